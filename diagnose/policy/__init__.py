@@ -6,9 +6,20 @@ It knows nothing about SQS or KMS and never calls AWS. Public API:
 - ``evaluate_statement(policy, statement, request) -> StatementResult``
 - ``evaluate_policies(policies, request) -> PolicyDecision``
 - ``derive_context(caller, given) -> RequestContext`` (the keys AWS derives from the caller)
-- ``match_action``, ``match_resource``, ``match_principal``
+- ``match_action``, ``match_resource``, ``match_arn``, ``match_principal``, ``not_principal_applies``
+- ``evaluate_condition(condition, context, version=...) -> (Tri, Residual | None)``
 """
 
+from diagnose.policy.conditions import evaluate_condition
+from diagnose.policy.context import derive_context
+from diagnose.policy.evaluate import evaluate_policies, evaluate_statement
+from diagnose.policy.match import (
+    match_action,
+    match_arn,
+    match_principal,
+    match_resource,
+    not_principal_applies,
+)
 from diagnose.policy.model import (
     Caller,
     Condition,
@@ -29,6 +40,7 @@ from diagnose.policy.model import (
     tri_not,
     tri_or,
 )
+from diagnose.policy.parse import parse_policy
 
 __all__ = [
     "Caller",
@@ -46,6 +58,16 @@ __all__ = [
     "Statement",
     "StatementResult",
     "Tri",
+    "derive_context",
+    "evaluate_condition",
+    "evaluate_policies",
+    "evaluate_statement",
+    "match_action",
+    "match_arn",
+    "match_principal",
+    "match_resource",
+    "not_principal_applies",
+    "parse_policy",
     "tri_and",
     "tri_not",
     "tri_or",

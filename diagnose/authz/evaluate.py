@@ -1,0 +1,328 @@
+"""AWS's combination of policy layers for one authorization step: where a verdict is decided.
+
+Rules (reference/aws-semantics.md): E1 explicit deny wins; E2 stage order; E3/E4 same-account
+identity-or-resource with the principal form deciding which limits still apply; E5 cross-account needs
+both sides; E7/E8 boundaries and session policies; K1-K3 KMS key policies must allow, directly or by
+delegating to the caller account's IAM, cross-account needs both; K7 grants; O1-O6 SCPs and RCPs.
+Everything is three-valued: an unknown part makes the step inconclusive unless a known layer denies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from diagnose.authz.grants import evaluate_grants
+from diagnose.authz.model import (
+    BOUNDARY,
+    GRANT,
+    IDENTITY,
+    KEY_POLICY,
+    RCP,
+    RESOURCE,
+    SCP,
+    SESSION,
+    VPCE,
+    AuthzInput,
+    Blocking,
+    Decision,
+    Docs,
+    Evidence,
+    LayerResult,
+    OrgLevels,
+    Outcome,
+    StepResult,
+    evidence_of,
+)
+from diagnose.policy import (
+    PolicyDecision,
+    PrincipalMatch,
+    PrincipalType,
+    Request,
+    Residual,
+    StatementResult,
+    Tri,
+    evaluate_policies,
+    tri_and,
+    tri_or,
+)
+
+# Stage order of E2 (VPC endpoint policies are evaluated "in addition", N1: listed last).
+ORDER = (RCP, SCP, RESOURCE, KEY_POLICY, GRANT, IDENTITY, BOUNDARY, SESSION, VPCE)
+
+# Principal forms whose same-account grant needs nothing else (E4 rows: session, user, federated user, "*").
+_DIRECT = frozenset(
+    {
+        PrincipalMatch.SESSION,
+        PrincipalMatch.USER,
+        PrincipalMatch.FEDERATED_USER,
+        PrincipalMatch.WILDCARD,
+        PrincipalMatch.NOT_PRINCIPAL,
+        PrincipalMatch.SERVICE,
+        PrincipalMatch.CANONICAL_USER,
+        PrincipalMatch.FEDERATED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One layer's verdict parts: does it explicitly deny, does it allow, and the report."""
+
+    deny: Tri
+    allow: Tri
+    result: LayerResult
+    decision: PolicyDecision | None = None
+
+
+def _allow_by(decision: PolicyDecision | None, kinds: Iterable[PrincipalMatch | None], unknown: bool) -> Tri:
+    if decision is None:
+        return None if unknown else False
+    wanted = set(kinds)
+    parts = [r.applies for r in decision.allow_statements if r.principal_match in wanted]
+    return tri_or(*parts, *((None,) if unknown else ()))
+
+
+def _residuals(results: Iterable[StatementResult]) -> tuple[Residual, ...]:
+    return tuple(res for r in results if r.applies is None for res in r.residuals)
+
+
+def _layer(name: str, docs: Docs, request: Request, action_text: str) -> _Layer:
+    decision = evaluate_policies(docs.policies, request)
+    unknown = bool(docs.unknown)
+    deny = tri_or(decision.deny, None) if unknown and decision.deny is not True else decision.deny
+    allow = tri_or(decision.allow, None) if unknown and decision.allow is not True else decision.allow
+    definite_denies = tuple(r for r in decision.deny_statements if r.applies is True)
+    definite_allows = tuple(r for r in decision.allow_statements if r.applies is True)
+    residuals = _residuals(decision.deny_statements + decision.allow_statements)
+    if deny is True:
+        outcome, evidence = Outcome.EXPLICIT_DENY, evidence_of(definite_denies)
+    elif allow is True and deny is False:
+        outcome, evidence = Outcome.ALLOW, evidence_of(definite_allows)
+    elif allow is False:
+        outcome = Outcome.IMPLICIT_DENY
+        names = ", ".join(p.origin for p in docs.policies) or "no document"
+        evidence = (Evidence(names, f"no statement allows {action_text}"),)
+    else:
+        outcome, evidence = Outcome.UNKNOWN, evidence_of(definite_allows)
+    result = LayerResult(name, outcome, evidence, residuals, docs.unknown)
+    return _Layer(deny, allow, result, decision)
+
+
+def _org_layer(name: str, org: OrgLevels, request: Request, action_text: str) -> _Layer:
+    """SCPs/RCPs: a deny at any level denies; every level must allow (O1, O3)."""
+    denies: list[Tri] = [None] if org.unknown else []
+    allows: list[Tri] = [None] if org.unknown else []
+    evidence: list[Evidence] = []
+    residuals: list[Residual] = []
+    unreadable = list(org.unknown)
+    missing_allow: list[str] = []
+    for label, docs in org.levels:
+        part = _layer(name, docs, request, action_text)
+        denies.append(part.deny)
+        allows.append(part.allow)
+        residuals.extend(part.result.residuals)
+        unreadable.extend(part.result.unreadable)
+        if part.deny is True:
+            evidence.extend(part.result.evidence)
+        elif part.allow is False:
+            missing_allow.append(label)
+            evidence.append(Evidence(label, f"no {name.upper()} attached here allows {action_text}"))
+    deny, allow = tri_or(*denies), tri_and(*allows)
+    if deny is True:
+        outcome = Outcome.EXPLICIT_DENY
+        evidence = [e for e in evidence if e.effect == "Deny"]
+    elif allow is False:
+        outcome = Outcome.IMPLICIT_DENY
+    elif allow is True and deny is False:
+        outcome = Outcome.ALLOW
+        evidence = [Evidence(label, f"{name.upper()}s at this level allow") for label, _ in org.levels]
+    else:
+        outcome = Outcome.UNKNOWN
+    note = f"missing an allow at: {', '.join(missing_allow)}" if missing_allow else ""
+    result = LayerResult(name, outcome, tuple(evidence), tuple(residuals), tuple(unreadable), note)
+    return _Layer(deny, allow, result)
+
+
+def _synthetic_allow(name: str, why: str) -> _Layer:
+    return _Layer(False, True, LayerResult(name, Outcome.ALLOW, (Evidence(why, "allowed by default"),)))
+
+
+def authorize(inp: AuthzInput) -> StepResult:
+    request = inp.request
+    caller = request.caller
+    action_text = request.action
+    is_service = caller.type in (PrincipalType.SERVICE, PrincipalType.ANONYMOUS)
+    same_account = not is_service and caller.account == inp.resource_account
+    resource_name = KEY_POLICY if inp.kms else RESOURCE
+    is_role = caller.type is PrincipalType.ROLE_SESSION
+
+    parts: dict[str, _Layer] = {}
+    if inp.rcp is not None:
+        parts[RCP] = _org_layer(RCP, inp.rcp, request, action_text)
+    if inp.scp is not None and not is_service:
+        parts[SCP] = _org_layer(SCP, inp.scp, request, action_text)
+    parts[resource_name] = _layer(resource_name, inp.resource_policy, request, action_text)
+    if not is_service:
+        if caller.type is PrincipalType.ROOT:
+            parts[IDENTITY] = _synthetic_allow(IDENTITY, "account root user in its own account (E1)")
+        elif inp.identity is not None:
+            parts[IDENTITY] = _layer(IDENTITY, inp.identity, request, action_text)
+        if inp.boundary is not None:
+            parts[BOUNDARY] = _layer(BOUNDARY, inp.boundary, request, action_text)
+        if inp.session is not None:
+            parts[SESSION] = _layer(SESSION, inp.session, request, action_text)
+    if inp.vpce is not None:
+        parts[VPCE] = _layer(VPCE, inp.vpce, request, action_text)
+
+    grant_allow: Tri = False
+    if inp.kms and inp.grants is not None and not is_service:
+        grant_layer = evaluate_grants(inp.grants, request, inp.encryption_context)
+        parts[GRANT] = _Layer(False, grant_layer.allow, grant_layer.result)
+        grant_allow = grant_layer.allow
+
+    res = parts[resource_name]
+    unknown_res = bool(inp.resource_policy.unknown)
+    identity_allow: Tri = parts[IDENTITY].allow if IDENTITY in parts else False
+    limits = tri_and(
+        parts[BOUNDARY].allow if BOUNDARY in parts else True,
+        parts[SESSION].allow if SESSION in parts else True,
+    )
+    direct_kinds = set(_DIRECT) | ({PrincipalMatch.UNIQUE_ID} if not is_role else set())
+    role_kinds = {PrincipalMatch.ROLE} | ({PrincipalMatch.UNIQUE_ID} if is_role else set())
+    direct = _allow_by(res.decision, direct_kinds, unknown_res)
+    role_grant = _allow_by(res.decision, role_kinds, unknown_res)
+    delegation = _allow_by(res.decision, {PrincipalMatch.ACCOUNT}, unknown_res)
+    any_grant = tri_or(direct, role_grant, delegation)
+
+    # The grant path: how the resource side and the identity side combine (E3-E5, K1-K3).
+    if is_service:
+        path = direct
+    elif same_account:
+        via_iam = tri_and(identity_allow, limits) if not inp.kms else tri_and(delegation, identity_allow, limits)
+        path = tri_or(direct, tri_and(role_grant, limits), via_iam, grant_allow)
+    else:
+        grant_iam = tri_and(identity_allow, limits) if inp.cross_account_grant_needs_iam else limits
+        path = tri_or(tri_and(any_grant, identity_allow, limits), tri_and(grant_allow, grant_iam))
+
+    explicit = tri_or(*(p.deny for p in parts.values()))
+    allowed = tri_and(
+        path,
+        parts[SCP].allow if SCP in parts else True,
+        parts[RCP].allow if RCP in parts else True,
+        parts[VPCE].allow if VPCE in parts else True,
+    )
+    if explicit is True or allowed is False:
+        decision = Decision.DENIED
+    elif explicit is False and allowed is True:
+        decision = Decision.ALLOWED
+    else:
+        decision = Decision.INCONCLUSIVE
+
+    blocking: list[Blocking] = []
+    for name, part in parts.items():
+        if part.deny is True:
+            blocking.append(Blocking(name, True, part.result.evidence))
+    for name in (RCP, SCP, VPCE):
+        if name in parts and parts[name].allow is False and parts[name].deny is not True:
+            blocking.append(Blocking(name, False, parts[name].result.evidence, parts[name].result.note))
+    if path is False:
+        blocking.extend(
+            _path_blockers(
+                inp, parts, resource_name, same_account, is_service,
+                direct=direct, role_grant=role_grant, delegation=delegation, grant_allow=grant_allow,
+                identity_allow=identity_allow,
+            )
+        )
+    blocking = _dedupe_sorted(blocking)
+
+    unknowns: list[str] = []
+    if decision is Decision.INCONCLUSIVE:
+        for part in parts.values():
+            if part.deny is None or part.allow is None:
+                unknowns.extend(f"{part.result.layer}: {r.describe()}" for r in part.result.residuals)
+                unknowns.extend(f"{part.result.layer}: could not read {u}" for u in part.result.unreadable)
+        if not unknowns:
+            unknowns.append("a layer's outcome could not be determined")
+    return StepResult(
+        step=request.action,
+        resource=request.resource,
+        decision=decision,
+        layers=tuple(p.result for p in sorted(parts.values(), key=lambda p: ORDER.index(p.result.layer))),
+        blocking=tuple(blocking),
+        unknowns=tuple(dict.fromkeys(unknowns)),
+    )
+
+
+def _path_blockers(
+    inp: AuthzInput,
+    parts: dict[str, _Layer],
+    resource_name: str,
+    same_account: bool,
+    is_service: bool,
+    *,
+    direct: Tri,
+    role_grant: Tri,
+    delegation: Tri,
+    grant_allow: Tri,
+    identity_allow: Tri,
+) -> list[Blocking]:
+    """Which layers to change when no grant path holds (DESIGN: name the one AWS's message names)."""
+    res = parts[resource_name].result
+    out: list[Blocking] = []
+
+    def limit_blockers() -> None:
+        for name in (BOUNDARY, SESSION):
+            if name in parts and parts[name].allow is False and parts[name].deny is not True:
+                out.append(Blocking(name, False, parts[name].result.evidence))
+
+    identity_evidence = parts[IDENTITY].result.evidence if IDENTITY in parts else ()
+    if is_service:
+        return [Blocking(resource_name, False, res.evidence, f"{resource_name} must name the service principal")]
+    if same_account and not inp.kms:
+        if tri_or(direct, role_grant, identity_allow) is False:
+            note = ""
+            if delegation is True:
+                note = "the queue policy names the account, which only delegates to IAM (E4)"
+            out.append(
+                Blocking(IDENTITY, False, identity_evidence, note,
+                         alternative="a queue-policy statement naming this role, session or user would also grant")
+            )
+        limit_blockers()
+        return out
+    if same_account:  # KMS, same account (K1, K2)
+        if tri_or(direct, role_grant, grant_allow) is False:
+            if delegation is False:
+                out.append(
+                    Blocking(KEY_POLICY, False, res.evidence,
+                             "the key policy neither names the caller nor enables IAM policies (K1)",
+                             alternative="a KMS grant to the caller would also allow")
+                )
+            elif identity_allow is False:
+                out.append(
+                    Blocking(IDENTITY, False, identity_evidence, "the key policy delegates to IAM (K1, K2)",
+                             alternative="a key-policy statement naming the caller would also allow")
+                )
+        limit_blockers()
+        return out
+    # Cross account: both sides must allow (E5, K3).
+    if tri_or(direct, role_grant, delegation, grant_allow) is False:
+        note = "cross-account: the key policy must allow the caller or its account (K3)" if inp.kms else (
+            "cross-account: the queue policy must allow the caller or its account (E5)"
+        )
+        out.append(Blocking(resource_name, False, res.evidence, note))
+    if identity_allow is False and not (grant_allow is True and not inp.cross_account_grant_needs_iam):
+        note = "cross-account: the caller's own account must allow it too (K3)" if inp.kms else (
+            "cross-account: the caller's own account must allow it too (E5)"
+        )
+        out.append(Blocking(IDENTITY, False, identity_evidence, note))
+    limit_blockers()
+    return out
+
+
+def _dedupe_sorted(blocking: list[Blocking]) -> list[Blocking]:
+    seen: dict[str, Blocking] = {}
+    for b in blocking:
+        if b.layer not in seen or (b.explicit and not seen[b.layer].explicit):
+            seen[b.layer] = b
+    return sorted(seen.values(), key=lambda b: (not b.explicit, ORDER.index(b.layer)))

@@ -1,0 +1,147 @@
+"""One boto3 client per (account, service, region), from the standard credential chain.
+
+Account credentials come from, in order: a profile named for the account, a role assumed in the
+account, or the base credentials when they belong to that account. Anything else is
+``NoCredentials``, which the collectors record as gaps. Clients come from one shared
+``boto3.Session`` with per-client credentials (cheap) and are cached; boto3 sessions are not
+thread-safe, so creation is serialised while calls on the clients run concurrently.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+
+from diagnose.collect import guard
+from diagnose.collect.memo import Memo
+from diagnose.collect.options import CollectOptions
+
+# Throttling and transient errors are retried a bounded number of times, never fatal by themselves.
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 3})
+SESSION_NAME = "sqsdiag-collect"
+
+
+class NoCredentials(Exception):
+    """Nothing configured can act in ``account``."""
+
+    def __init__(self, account: str, reason: str) -> None:
+        super().__init__(reason)
+        self.account = account
+
+
+class AccountSessions(Protocol):
+    """Gives a client that acts in ``account``; raises ``NoCredentials`` when none can."""
+
+    @property
+    def default_region(self) -> str | None: ...
+
+    def client(self, account: str, service: str, region: str) -> Any: ...
+
+
+class DefaultSessions:
+    def __init__(
+        self,
+        options: CollectOptions,
+        *,
+        partition: str = "aws",
+        config: Config | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self._options = options
+        self._partition = partition
+        self._config = config or RETRIES
+        self._log = log
+        self._lock = threading.Lock()  # guards boto3 session use
+        self._profiles: dict[str | None, Any] = {}
+        self._accounts: Memo[str, tuple[Any, dict[str, str]]] = Memo()
+        self._clients: Memo[tuple[str, str, str], Any] = Memo()
+        self._base_identity: Memo[str, str] = Memo()
+
+    @property
+    def default_region(self) -> str | None:
+        if self._options.region:
+            return self._options.region
+        region: str | None = self._session(self._options.profile).region_name
+        return region
+
+    def client(self, account: str, service: str, region: str) -> Any:
+        session, creds = self._accounts.get(account, lambda: self._credentials(account))
+        return self._clients.get((account, service, region), lambda: self._make(session, creds, service, region))
+
+    # -- internals
+
+    def _session(self, profile: str | None) -> Any:
+        with self._lock:
+            if profile not in self._profiles:
+                self._profiles[profile] = boto3.Session(profile_name=profile)
+            return self._profiles[profile]
+
+    def _make(self, session: Any, creds: dict[str, str], service: str, region: str) -> Any:
+        with self._lock:
+            client = session.client(
+                service, region_name=region, endpoint_url=self._options.endpoint_url, config=self._config, **creds
+            )
+        return guard.install(client)
+
+    def _sts_region(self) -> str:
+        return self.default_region or "us-east-1"
+
+    def _credentials(self, account: str) -> tuple[Any, dict[str, str]]:
+        opts = self._options
+        try:
+            if account in opts.account_profiles:
+                return self._session(opts.account_profiles[account]), {}
+            base = self._session(opts.profile)
+        except Exception as err:  # ProfileNotFound and friends
+            raise NoCredentials(account, f"cannot load profile: {err}") from None
+        reason = "no profile or role configured for it"
+        if opts.assume_role_name:
+            role = f"arn:{self._partition}:iam::{account}:role/{opts.assume_role_name}"
+            try:
+                sts = self._make(base, {}, "sts", self._sts_region())
+                creds = self._timed(account, "sts:AssumeRole", role, lambda: sts.assume_role(
+                    RoleArn=role, RoleSessionName=SESSION_NAME)["Credentials"])
+                return base, {
+                    "aws_access_key_id": creds["AccessKeyId"],
+                    "aws_secret_access_key": creds["SecretAccessKey"],
+                    "aws_session_token": creds["SessionToken"],
+                }
+            except Exception as err:
+                reason = f"cannot assume {role}: {err}"
+        try:
+            own = self._base_identity.get("", lambda: self._identity(base))
+        except Exception as err:
+            raise NoCredentials(account, f"no credentials for account {account} ({reason}; {err})") from None
+        if own != account:
+            raise NoCredentials(
+                account, f"no credentials for account {account} ({reason}; the base credentials are account {own})"
+            )
+        return base, {}
+
+    def _identity(self, base: Any) -> str:
+        sts = self._make(base, {}, "sts", self._sts_region())
+        ident = self._timed("base", "sts:GetCallerIdentity", "-", sts.get_caller_identity)
+        return str(ident["Account"])
+
+    def _timed(self, account: str, operation: str, resource: str, fn: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        try:
+            result = fn()
+        except Exception as err:
+            self._say(f"{account} {operation} {resource} -> {type(err).__name__}: {err} ({_ms(start)} ms)")
+            raise
+        self._say(f"{account} {operation} {resource} -> ok ({_ms(start)} ms)")
+        return result
+
+    def _say(self, line: str) -> None:
+        if self._log:
+            self._log(line)
+
+
+def _ms(start: float) -> int:
+    return round((time.perf_counter() - start) * 1000)

@@ -1,0 +1,156 @@
+"""Statements and policies compiled for fast evaluation.
+
+The compiled form is kept on the (immutable) statement and policy objects themselves, outside their
+dataclass fields, so it never affects equality, hashing or repr. Objects built without
+``parse_policy`` (or copied with ``dataclasses.replace``) are compiled on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from diagnose.policy.conditions import REASON_VARIABLE, CompiledCondition
+from diagnose.policy.match import CompiledPrincipals, Matcher, compile_principals, glob_matcher
+from diagnose.policy.model import Policy, RequestContext, Residual, Statement, Tri
+from diagnose.policy.variables import ABSENT, Template, Unknown, parse_template, resolve
+
+_STMT_ATTR = "_compiled_statement"
+_POLICY_ATTR = "_compiled_policy"
+_INDEX_LIMIT = 4096
+
+
+def _never(_: str) -> bool:
+    return False
+
+
+def _action_matcher(patterns: tuple[str, ...]) -> Matcher:
+    if any(p == "*" for p in patterns):
+        return lambda _: True
+    if not any("*" in p or "?" in p for p in patterns):
+        exact = frozenset(p.lower() for p in patterns)
+        return exact.__contains__
+    matchers = tuple(glob_matcher(p, ignore_case=True) for p in patterns)
+    if len(matchers) == 1:
+        return matchers[0]
+    return lambda a: any(m(a) for m in matchers)
+
+
+class CompiledStatement:
+    __slots__ = (
+        "action_match",
+        "conditions",
+        "deny",
+        "not_principal",
+        "not_resource",
+        "principal",
+        "resource_static",
+        "resource_templates",
+        "statement",
+        "version",
+    )
+
+    def __init__(self, statement: Statement, version: str | None) -> None:
+        self.statement = statement
+        self.version = version
+        self.deny = statement.effect == "Deny"
+        if statement.actions is not None:
+            self.action_match = _action_matcher(statement.actions)
+        elif statement.not_actions is not None:
+            inner = _action_matcher(statement.not_actions)
+            self.action_match = lambda a: not inner(a)
+        else:
+            self.action_match = _never
+        patterns = statement.resources if statement.resources is not None else statement.not_resources
+        self.not_resource = statement.resources is None and statement.not_resources is not None
+        static: list[Matcher] = []
+        templates: list[Template] = []
+        for p in patterns or ("*",):
+            t = parse_template(p, version)
+            if t is None:
+                static.append(glob_matcher(p))
+            else:
+                templates.append(t)
+        self.resource_static: tuple[Matcher, ...] = tuple(static)
+        self.resource_templates: tuple[Template, ...] = tuple(templates)
+        self.principal: CompiledPrincipals | None = (
+            compile_principals(statement.principal) if statement.principal is not None else None
+        )
+        self.not_principal: CompiledPrincipals | None = (
+            compile_principals(statement.not_principal) if statement.not_principal is not None else None
+        )
+        self.conditions = tuple(CompiledCondition(c, version) for c in statement.conditions)
+
+    def static_resource(self, arn: str) -> Tri:
+        """The resource test as far as it is known without the context: True/False, or None if it
+        depends on policy variables."""
+        hit = any(m(arn) for m in self.resource_static)
+        if hit:
+            return not self.not_resource
+        if self.resource_templates:
+            return None
+        return self.not_resource
+
+    def dynamic_resource(self, arn: str, context: RequestContext) -> tuple[Tri, Residual | None]:
+        """The resource test through the entries with policy variables, given no static entry matched."""
+        unknown: Unknown | None = None
+        for t in self.resource_templates:
+            r = resolve(t, context)
+            if isinstance(r, str):
+                if glob_matcher(r, escaped=True)(arn):
+                    return (not self.not_resource), None
+            elif r is not ABSENT and isinstance(r, Unknown) and unknown is None:
+                unknown = r
+        if unknown is None:
+            return self.not_resource, None
+        element = "NotResource" if self.not_resource else "Resource"
+        st = self.statement
+        written = (st.not_resources if self.not_resource else st.resources) or ()
+        return None, Residual(unknown.key, element, written, REASON_VARIABLE)
+
+
+def compiled_statement(statement: Statement, version: str | None) -> CompiledStatement:
+    cached = statement.__dict__.get(_STMT_ATTR)
+    if isinstance(cached, CompiledStatement) and cached.version == version:
+        return cached
+    compiled = CompiledStatement(statement, version)
+    object.__setattr__(statement, _STMT_ATTR, compiled)
+    return compiled
+
+
+@dataclass(slots=True)
+class CompiledPolicy:
+    statements: tuple[CompiledStatement, ...]
+    has_principal: bool
+    # (lower-case action, resource) -> statements whose action matches and whose resource may match,
+    # each with its static resource result (None: resolve the policy variables per request)
+    index: dict[tuple[str, str], tuple[tuple[CompiledStatement, Tri], ...]]
+
+    def candidates(self, action: str, resource: str) -> tuple[tuple[CompiledStatement, Tri], ...]:
+        key = (action, resource)
+        found = self.index.get(key)
+        if found is None:
+            out: list[tuple[CompiledStatement, Tri]] = []
+            for cs in self.statements:
+                if not cs.action_match(action):
+                    continue
+                r = cs.static_resource(resource)
+                if r is not False:
+                    out.append((cs, r))
+            found = tuple(out)
+            if len(self.index) >= _INDEX_LIMIT:
+                self.index.clear()
+            self.index[key] = found
+        return found
+
+
+def compiled_policy(policy: Policy) -> CompiledPolicy:
+    cached = policy.__dict__.get(_POLICY_ATTR)
+    if isinstance(cached, CompiledPolicy):
+        return cached
+    compiled = CompiledPolicy(
+        statements=tuple(compiled_statement(s, policy.version) for s in policy.statements),
+        has_principal=policy.kind.has_principal,
+        index={},
+    )
+    object.__setattr__(policy, _POLICY_ATTR, compiled)
+    return compiled

@@ -1,0 +1,344 @@
+"""why-denied: the whole chain for one SQS call — transport, the SQS action, then the KMS calls SQS makes
+as the caller — combined into one verdict with the caller's error, every blocking layer and the unknowns.
+
+The recipe is reference section 12; each step is decided by ``diagnose.authz.authorize``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from diagnose.authz import (
+    AuthzInput,
+    Blocking,
+    Decision,
+    Docs,
+    Evidence,
+    LayerResult,
+    OrgLevels,
+    Outcome,
+    StepResult,
+    authorize,
+)
+from diagnose.authz.model import KEY_STATE, RESOURCE, TRANSPORT
+from diagnose.errors import (
+    CallerError,
+    invalid_security,
+    key_not_found,
+    key_state_error,
+    key_usage_error,
+    kms_access_denied,
+    sqs_access_denied,
+)
+from diagnose.policy import (
+    Caller,
+    PolicyKind,
+    PrincipalType,
+    Request,
+    RequestContext,
+    derive_context,
+    parse_policy,
+)
+from diagnose.snapshot import Key, Principal, Queue, Snapshot
+from diagnose.sqs import NO_CROSS_ACCOUNT, Action, Encryption, KeyResolution, encryption_of, fas_context, resolve_key
+from diagnose.world import World
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Choices where AWS's behaviour is UNVERIFIED (reference section 14); each is overridable."""
+
+    message_style: Literal["current", "legacy"] = "current"  # X4, X6
+    pending_deletion_code: str = "KMS.InvalidStateException"  # K8
+    key_state_first: Literal["auto", "state", "authorization"] = "auto"  # section 12 step 4
+    fas_source_ip: str | None = None  # C7: None = the caller IP is not seen on the KMS hop
+    cross_account_grant_needs_iam: bool = False  # K7
+    queue_has_messages: bool = True  # S9: an empty ReceiveMessage may never call KMS
+
+
+@dataclass(frozen=True)
+class Query:
+    queue_arn: str
+    principal: str
+    action: Action
+    context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # given by the user, lower-case keys
+    absent: frozenset[str] = frozenset()  # keys the user declares absent
+    session_policy: object | None = None  # the JSON document passed to AssumeRole
+    session_name: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockingEntry:
+    step: str
+    block: Blocking
+    reached: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    query: Query
+    caller: Caller
+    queue: Queue
+    encryption: Encryption
+    key: KeyResolution | None
+    steps: tuple[StepResult, ...]
+    error: CallerError | None
+    blocking: tuple[BlockingEntry, ...]
+    unknowns: tuple[str, ...]
+    notes: tuple[str, ...]
+    assumptions: tuple[str, ...]
+    delivery_side: bool = False  # a service principal's failure is invisible to the publisher (X8)
+
+
+class QueryError(ValueError):
+    """The question cannot be asked of this snapshot (queue or principal missing, bad document)."""
+
+
+def _sqs_context(query: Query, caller: Caller, now: float) -> tuple[RequestContext, list[str]]:
+    values: dict[str, tuple[str, ...]] = {
+        "aws:currenttime": (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),),
+        "aws:epochtime": (str(int(now)),),
+        "aws:viaawsservice": ("false",),
+    }
+    absent = {"aws:calledvia", "aws:calledviafirst", "aws:calledvialast"}
+    assumed: list[str] = []
+    if "aws:securetransport" not in query.context:
+        values["aws:securetransport"] = ("true",)
+        assumed.append("the call uses HTTPS (aws:SecureTransport=true), as SDKs and the CLI do by default")
+    if "aws:sourcevpce" not in query.context:
+        absent |= {"aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip"}
+        assumed.append("the call does not come through a VPC endpoint (give --context aws:SourceVpce=vpce-... if it does)")
+    if caller.type is not PrincipalType.SERVICE:
+        # C7: aws:SourceArn/SourceAccount exist only when a service acts for a resource owner.
+        absent |= {"aws:sourcearn", "aws:sourceaccount", "aws:sourceowner"} - set(query.context)
+    values.update(query.context)
+    absent = (absent | set(query.absent)) - set(values)
+    given = RequestContext(values=values, absent=frozenset(absent), multi_valued=frozenset({"aws:calledvia"}))
+    return derive_context(caller, given), assumed
+
+
+def diagnose(snapshot: Snapshot, query: Query, assumptions: Assumptions = Assumptions(),
+             world: World | None = None, now: float | None = None) -> Verdict:
+    world = world or World(snapshot)
+    queue = snapshot.queue(query.queue_arn)
+    if queue is None:
+        raise QueryError(f"--queue {query.queue_arn}: not in the snapshot (queues: "
+                         f"{', '.join(q.arn for q in snapshot.queues) or 'none'})")
+    caller, principal = world.caller(query.principal, query.session_name)
+    now = time.time() if now is None else now
+    context, assumed = _sqs_context(query, caller, now)
+    session = None
+    if query.session_policy is not None:
+        if caller.type is not PrincipalType.ROLE_SESSION and caller.type is not PrincipalType.FEDERATED_USER:
+            raise QueryError("--session-policy applies only to role or federated-user sessions")
+        session = Docs((parse_policy(query.session_policy, origin="session policy", kind=PolicyKind.SESSION),))
+
+    enc = encryption_of(queue)
+    steps: list[StepResult] = []
+    notes: list[str] = []
+    errors: list[CallerError | None] = []
+    operation = query.action.api
+    legacy = assumptions.message_style == "legacy"
+
+    # N4 / Q8: SSE queues need HTTPS and SigV4, whatever the policies say.
+    if enc.mode != "none":
+        insecure = context.values.get("aws:securetransport", ("true",))[0].lower() == "false"
+        if insecure or caller.type is PrincipalType.ANONYMOUS:
+            why = "the call is not over HTTPS" if insecure else "anonymous calls are not signed with SigV4"
+            layer = LayerResult(TRANSPORT, Outcome.EXPLICIT_DENY, (Evidence("queue encryption", why),))
+            steps.append(StepResult(query.action.iam, queue.arn, Decision.DENIED, (layer,),
+                                    (Blocking(TRANSPORT, True, layer.evidence, f"SSE queues require HTTPS and SigV4 (N4); {why}"),)))
+            errors.append(invalid_security(operation))
+
+    sqs_step = _sqs_step(world, query, caller, principal, queue, context, session)
+    steps.append(sqs_step)
+    errors.append(
+        sqs_access_denied(sqs_step, caller.arn, operation, legacy, queue.url or queue.arn)
+        if sqs_step.decision is Decision.DENIED else None
+    )
+
+    key_res: KeyResolution | None = None
+    kms_ops = {"SendMessage": ("GenerateDataKey", "Decrypt"), "ReceiveMessage": ("Decrypt",)}.get(query.action.base, ())
+    if enc.mode == "sse-kms" and kms_ops:
+        assert enc.key_ref is not None
+        key_res = resolve_key(snapshot, queue, enc.key_ref)
+        notes.extend(key_res.notes)
+        if query.action.base == "ReceiveMessage" and not assumptions.queue_has_messages:
+            notes.append("assuming the queue is empty: ReceiveMessage then returns no messages and calls no KMS "
+                         "operation (S9, UNVERIFIED)")
+        else:
+            for op in kms_ops:
+                step, err = _kms_step(world, op, query, caller, principal, queue, key_res, session, assumptions, now)
+                steps.append(step)
+                errors.append(err)
+            if query.action.base == "ReceiveMessage":
+                notes.append("ReceiveMessage calls kms:Decrypt only when messages are returned; on an empty queue "
+                             "it succeeds (S9, UNVERIFIED). Messages encrypted under an older key need that key too (S8)")
+        notes.append(
+            f"changes take effect after propagation (queue attributes up to 60 s, IAM eventually consistent, grants "
+            f"up to 5 min) plus up to KmsDataKeyReusePeriodSeconds={enc.reuse_seconds} s for callers holding a "
+            "cached data key (EC1-EC5, S7)"
+        )
+    elif enc.mode == "sse-sqs":
+        notes.append("SSE-SQS: no KMS call and no KMS permission is involved (S1)")
+
+    delivery = caller.type is PrincipalType.SERVICE
+    if delivery:
+        notes.append(f"{caller.service} calls SQS on its own: a failure shows in its delivery logs/metrics, never as "
+                     "an error to the publisher (X8)")
+    return _combine(query, caller, queue, enc, key_res, steps, errors, notes, assumed, delivery)
+
+
+def _combine(query: Query, caller: Caller, queue: Queue, enc: Encryption, key_res: KeyResolution | None,
+             steps: list[StepResult], errors: list[CallerError | None], notes: list[str], assumed: list[str],
+             delivery: bool) -> Verdict:
+    reached = True
+    marked: list[StepResult] = []
+    blocking: list[BlockingEntry] = []
+    error: CallerError | None = None
+    unknowns: list[str] = []
+    earlier_unknown = False
+    for step, err in zip(steps, errors):
+        marked.append(replace(step, reached=reached))
+        blocking.extend(BlockingEntry(step.step, b, reached) for b in step.blocking)
+        unknowns.extend(f"{step.step}: {u}" for u in step.unknowns)
+        if step.decision is Decision.DENIED and reached:
+            error = err
+            if error is not None and earlier_unknown:
+                error = replace(error, uncertain=(*error.uncertain,
+                                "an earlier step is inconclusive; if it denies, the caller sees that error instead"))
+            reached = False
+        elif step.decision is Decision.INCONCLUSIVE:
+            earlier_unknown = True
+    if any(s.decision is Decision.DENIED for s in steps):
+        decision = Decision.DENIED
+    elif any(s.decision is Decision.INCONCLUSIVE for s in steps):
+        decision = Decision.INCONCLUSIVE
+    else:
+        decision = Decision.ALLOWED
+    assumptions_text = [*assumed]
+    return Verdict(decision, query, caller, queue, enc, key_res, tuple(marked), error, tuple(blocking),
+                   tuple(dict.fromkeys(unknowns)), tuple(dict.fromkeys(notes)), tuple(assumptions_text), delivery)
+
+
+def _identity_inputs(world: World, caller: Caller, principal: Principal | None,
+                     session: Docs | None) -> dict[str, Docs | None]:
+    if caller.type in (PrincipalType.SERVICE, PrincipalType.ANONYMOUS, PrincipalType.ROOT):
+        return {"identity": None, "boundary": None, "session": None}
+    if caller.type is PrincipalType.FEDERATED_USER:
+        return {"identity": Docs(unknown=(f"the policies of the IAM user who federated {caller.arn}",)),
+                "boundary": None, "session": session}
+    return {"identity": world.identity(principal, caller), "boundary": world.boundary(principal), "session": session}
+
+
+def _scp_for(world: World, caller: Caller) -> OrgLevels | None:
+    if caller.type in (PrincipalType.SERVICE, PrincipalType.ANONYMOUS):
+        return None
+    if caller.role_arn and "/aws-service-role/" in caller.role_arn:
+        return None  # O1: service-linked roles are exempt
+    return world.org_levels(caller.account, "scp")
+
+
+def _sqs_step(world: World, query: Query, caller: Caller, principal: Principal | None, queue: Queue,
+              context: RequestContext, session: Docs | None) -> StepResult:
+    vpce = None
+    endpoint = context.values.get("aws:sourcevpce")
+    if endpoint:
+        record = world.snapshot.vpc_endpoint(endpoint[0])
+        if record is None:
+            vpce = Docs(unknown=(f"policy of VPC endpoint {endpoint[0]} (not in the snapshot)",))
+        elif record.policy is not None:
+            vpce = Docs((world.parse(record.policy, f"VPC endpoint policy of {record.id}", PolicyKind.VPC_ENDPOINT),))
+        else:
+            vpce = Docs(unknown=(f"policy of VPC endpoint {record.id} (not read)",))
+    inp = AuthzInput(
+        request=Request(caller, query.action.iam, queue.arn, context),
+        resource_account=queue.account,
+        resource_policy=world.queue_policy(queue),
+        scp=_scp_for(world, caller),
+        rcp=world.org_levels(queue.account, "rcp"),
+        vpce=vpce,
+        **_identity_inputs(world, caller, principal, session),
+    )
+    step = authorize(inp)
+    cross = caller.account is not None and caller.account != queue.account
+    if cross and query.action.base in NO_CROSS_ACCOUNT and step.decision is not Decision.DENIED:
+        block = Blocking(RESOURCE, False, (), f"{query.action.iam} cannot be granted to another account (Q3)")
+        step = replace(step, decision=Decision.DENIED, blocking=(*step.blocking, block))
+    return step
+
+
+def _kms_step(world: World, op: str, query: Query, caller: Caller, principal: Principal | None, queue: Queue,
+              key_res: KeyResolution, session: Docs | None, assumptions: Assumptions,
+              now: float) -> tuple[StepResult, CallerError | None]:
+    action = f"kms:{op}"
+    operation = query.action.api
+    key = key_res.key
+    resource = key_res.arn or "unknown key"
+    if key_res.status == "unknown":
+        return (StepResult(action, resource, Decision.INCONCLUSIVE, (), unknowns=(key_res.unknown_reason,)), None)
+    if key_res.status == "missing" or key is None:
+        layer = LayerResult(KEY_STATE, Outcome.EXPLICIT_DENY, (Evidence(resource, "the key does not exist here"),))
+        block = Blocking(KEY_STATE, True, layer.evidence, "the key does not exist (deleted, never existed, or in "
+                         "another Region: K8, K11)")
+        return (StepResult(action, resource, Decision.DENIED, (layer,), (block,)),
+                key_not_found(resource, operation))
+
+    values, absent = fas_context(caller.account, queue, assumptions.fas_source_ip)
+    if caller.type is PrincipalType.SERVICE:
+        values.update({k: v for k, v in query.context.items() if k in ("aws:sourcearn", "aws:sourceaccount")})
+        values["aws:viaawsservice"] = ("false",)  # the service calls KMS itself (S12), not a forward-access hop
+        values.pop("kms:calleraccount", None)
+    context = derive_context(caller, RequestContext(values=values, absent=absent,
+                                                    multi_valued=frozenset({"aws:calledvia", "kms:encryptioncontextkeys"})))
+    inp = AuthzInput(
+        request=Request(caller, action, key.arn, context),
+        resource_account=key.account,
+        kms=True,
+        resource_policy=world.key_policy(key),
+        scp=_scp_for(world, caller),
+        rcp=None if key.manager == "AWS" else world.org_levels(key.account, "rcp"),  # O5
+        grants=world.grants(key) if caller.type is not PrincipalType.SERVICE else None,
+        encryption_context={"aws:sqs:arn": queue.arn},
+        cross_account_grant_needs_iam=assumptions.cross_account_grant_needs_iam,
+        **_identity_inputs(world, caller, principal, session),
+    )
+    step = authorize(inp)
+    error = kms_access_denied(step, caller.arn, operation, assumptions.message_style == "legacy") \
+        if step.decision is Decision.DENIED else None
+
+    # K8/K10: key state and type, ordered against authorization per the configured assumption.
+    state_block, state_error = _key_state(key, operation, assumptions)
+    if key.state is None:
+        step = replace(step, unknowns=(*step.unknowns, f"key-state: state of {key.arn} not read"),
+                       decision=Decision.INCONCLUSIVE if step.decision is Decision.ALLOWED else step.decision)
+    if state_block is not None:
+        same = caller.account == key.account
+        state_first = assumptions.key_state_first == "state" or (assumptions.key_state_first == "auto" and same)
+        layer = LayerResult(KEY_STATE, Outcome.EXPLICIT_DENY, state_block.evidence, note=state_block.note)
+        blocking = (state_block, *step.blocking) if state_first or step.decision is not Decision.DENIED \
+            else (*step.blocking, state_block)
+        if state_first or step.decision is not Decision.DENIED:
+            error = state_error
+        step = replace(step, decision=Decision.DENIED, layers=(layer, *step.layers), blocking=blocking,
+                       notes=(*step.notes, "the order of key-state and authorization errors is UNVERIFIED "
+                              "(section 12 step 4): configurable with --key-state-first"))
+    return step, error
+
+
+def _key_state(key: Key, operation: str, assumptions: Assumptions) -> tuple[Blocking | None, CallerError | None]:
+    if key.state not in (None, "Enabled"):
+        err = key_state_error(key.state, key.arn, operation, assumptions.pending_deletion_code)
+        return Blocking(KEY_STATE, True, (Evidence(key.arn, f"KeyState {key.state}"),),
+                        f"the key is {key.state}; every KMS call fails once cached data keys expire (K8, K9)"), err
+    if (key.spec not in (None, "SYMMETRIC_DEFAULT")) or (key.usage not in (None, "ENCRYPT_DECRYPT")):
+        err = key_usage_error(key.arn, key.spec, key.usage, operation)
+        return Blocking(KEY_STATE, True, (Evidence(key.arn, f"KeySpec {key.spec}, KeyUsage {key.usage}"),),
+                        "SSE needs a symmetric encryption key (K10)"), err
+    return None, None
