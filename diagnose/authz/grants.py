@@ -56,10 +56,11 @@ def evaluate_grants(grants: Grants, request: Request, context: Mapping[str, str]
     allow = tri_or(*parts)
     if allow is True:
         outcome = Outcome.ALLOW
+    elif allow is False and evidence:
+        outcome = Outcome.IMPLICIT_DENY  # a grant names the caller, but its constraint does not hold
     elif allow is False:
-        outcome = Outcome.IMPLICIT_DENY
-        if not evidence:
-            evidence.append(Evidence(grants.origin, f"no grant gives {operation} to the caller"))
+        outcome = Outcome.NOT_APPLICABLE  # grants only ever allow (K7)
+        evidence.append(Evidence(grants.origin, f"no grant gives {operation} to the caller"))
     else:
         outcome = Outcome.UNKNOWN
     note = "grants may take up to 5 minutes to take effect (EC2)" if allow is True else ""

@@ -1,0 +1,305 @@
+"""The command line: options in, verdict out. Exit codes: 0 allowed, 1 denied, 3 inconclusive, 2 bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from diagnose import __version__
+from diagnose.arns import parse_queue
+from diagnose.authz import Decision
+from diagnose.snapshot import Snapshot, load, merge, save
+from diagnose.sqs import parse_action
+from diagnose.verdict import Assumptions, Query, diagnose
+
+app = typer.Typer(
+    name="sqsdiag",
+    help="Will this principal's call to this SQS queue succeed? If not: exactly why, and what to change.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+EXIT = {Decision.ALLOWED: 0, Decision.DENIED: 1, Decision.INCONCLUSIVE: 3}
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+class MessageStyle(str, Enum):
+    current = "current"
+    legacy = "legacy"
+
+
+class KeyStateFirst(str, Enum):
+    auto = "auto"
+    state = "state"
+    authorization = "authorization"
+
+
+# --------------------------------------------------------------------------- shared options
+
+SnapshotOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--snapshot", "-s", help="Snapshot file (repeatable; halves of the world merge). "
+                 "Without it, the world is collected live from AWS."),
+]
+ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile for every account (default credential chain).")]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS Region (needed for emulator queue URLs).")]
+EndpointOpt = Annotated[str | None, typer.Option("--endpoint-url", help="Endpoint URL, e.g. a local emulator.")]
+AccountProfileOpt = Annotated[
+    list[str] | None,
+    typer.Option("--account-profile", help="ACCOUNT_ID=PROFILE: credentials for one account (repeatable)."),
+]
+AssumeRoleOpt = Annotated[
+    str | None, typer.Option("--assume-role-name", help="Role name to assume in each account to read it.")
+]
+ContextOpt = Annotated[
+    list[str] | None,
+    typer.Option("--context", "-c", help="KEY=VALUE request context, e.g. aws:SourceVpce=vpce-1 (repeatable; "
+                 "repeat a key for several values)."),
+]
+AbsentOpt = Annotated[
+    list[str] | None, typer.Option("--absent", help="Context key known to be absent from the request (repeatable).")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="List each AWS call and its outcome.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"sqsdiag: error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _pairs(values: list[str] | None, option: str) -> list[tuple[str, str]]:
+    out = []
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{option} {item!r}: expected KEY=VALUE")
+        out.append((key.strip(), value.strip()))
+    return out
+
+
+def _context(values: list[str] | None) -> dict[str, tuple[str, ...]]:
+    context: dict[str, tuple[str, ...]] = {}
+    for key, value in _pairs(values, "--context"):
+        if ":" not in key:
+            raise ValueError(f"--context {key!r}: a condition key looks like aws:SourceVpce or kms:ViaService")
+        context[key.lower()] = (*context.get(key.lower(), ()), value)
+    return context
+
+
+def _load_snapshots(paths: list[Path]) -> Snapshot:
+    return merge(load(p) for p in paths)
+
+
+def _queue_arn(queue: str, region: str | None, snapshot: Snapshot | None) -> str:
+    ref = parse_queue(queue)
+    if ref.region is None and region is None and snapshot is not None:
+        matches = [q.arn for q in snapshot.queues if q.account == ref.account and q.name == ref.name]
+        if len(matches) == 1:
+            return matches[0]
+    return ref.arn(region)
+
+
+def _collect(queue: str, principals: list[str], *, profile: str | None, region: str | None,
+             endpoint_url: str | None, account_profile: list[str] | None, assume_role_name: str | None,
+             vpc_endpoint: str | None, verbose: bool, quiet: bool) -> Snapshot:
+    from diagnose.collect import CollectOptions, collect_snapshot
+
+    for account, _ in _pairs(account_profile, "--account-profile"):
+        if not (account.isdigit() and len(account) == 12):
+            raise ValueError(f"--account-profile {account!r}: expected a 12-digit account id before '='")
+    options = CollectOptions(
+        region=region, profile=profile, endpoint_url=endpoint_url,
+        account_profiles=dict(_pairs(account_profile, "--account-profile")), assume_role_name=assume_role_name,
+    )
+    started = time.monotonic()
+
+    def log(line: str) -> None:
+        if verbose:
+            typer.echo(line, err=True)
+
+    if not quiet and not verbose:
+        typer.echo("collecting from AWS (read-only)…", err=True)
+    snap = collect_snapshot(queue, principals, options=options, vpc_endpoint=vpc_endpoint, log=log)
+    if not quiet:
+        typer.echo(f"collected in {time.monotonic() - started:.2f} s; {len(snap.gaps)} gap(s)", err=True)
+    return snap
+
+
+# --------------------------------------------------------------------------- why-denied
+
+
+@app.command("why-denied")
+def why_denied(
+    queue: Annotated[str, typer.Option("--queue", help="Queue URL or ARN.")],
+    principal: Annotated[str, typer.Option("--principal", help="Role/user/session/root ARN, account id, or a "
+                                           "service principal such as sns.amazonaws.com.")],
+    action: Annotated[str, typer.Option("--action", help="SQS action (batch actions map to their base).")]
+    = "ReceiveMessage",
+    snapshot: SnapshotOpt = None,
+    context: ContextOpt = None,
+    absent: AbsentOpt = None,
+    session_policy: Annotated[Path | None, typer.Option("--session-policy", help="The session policy the role "
+                                                         "session was created with (JSON file).")] = None,
+    session_name: Annotated[str | None, typer.Option("--session-name", help="Session name for a role ARN.")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
+    message_style: Annotated[MessageStyle, typer.Option(help="Error text: current or legacy format (X4, X6).")]
+    = MessageStyle.current,
+    pending_deletion_code: Annotated[str, typer.Option(help="Code for a key pending deletion (K8, UNVERIFIED).")]
+    = "KMS.InvalidStateException",
+    key_state_first: Annotated[KeyStateFirst, typer.Option(help="Which error wins when the key state and the "
+                                                           "authorization both fail (UNVERIFIED).")]
+    = KeyStateFirst.auto,
+    fas_source_ip: Annotated[str | None, typer.Option(help="Assume the caller's IP is seen on the SQS→KMS hop "
+                                                      "(default: it is not, C7).")] = None,
+    cross_account_grant_needs_iam: Annotated[bool, typer.Option(help="Assume a cross-account grantee also needs "
+                                                                "an IAM allow (K7, UNVERIFIED).")] = False,
+    assume_empty_queue: Annotated[bool, typer.Option(help="ReceiveMessage on an empty queue (S9).")] = False,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    account_profile: AccountProfileOpt = None,
+    assume_role_name: AssumeRoleOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Will PRINCIPAL's call to QUEUE succeed? If not: the error it sees, every blocking layer, proven fixes."""
+    from diagnose.fix import propose
+
+    try:
+        ctx = _context(context)
+        policy_doc: Any = None
+        if session_policy is not None:
+            try:
+                policy_doc = json.loads(session_policy.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as err:
+                raise ValueError(f"--session-policy {session_policy}: cannot read ({err})") from None
+            except json.JSONDecodeError as err:
+                raise ValueError(f"--session-policy {session_policy}: not valid JSON ({err.msg}, line {err.lineno})") \
+                    from None
+        parsed_action = parse_action(action)
+        if snapshot:
+            world = _load_snapshots(snapshot)
+        else:
+            vpce = ctx.get("aws:sourcevpce", (None,))[0]
+            world = _collect(queue, [principal], profile=profile, region=region, endpoint_url=endpoint_url,
+                             account_profile=account_profile, assume_role_name=assume_role_name, vpc_endpoint=vpce,
+                             verbose=verbose, quiet=quiet or format is Format.json)
+        query = Query(
+            queue_arn=_queue_arn(queue, region, world),
+            principal=principal,
+            action=parsed_action,
+            context=ctx,
+            absent=frozenset(k.lower() for k in absent or ()),
+            session_policy=policy_doc,
+            session_name=session_name,
+        )
+        assumptions = Assumptions(
+            message_style=message_style.value,
+            pending_deletion_code=pending_deletion_code,
+            key_state_first=key_state_first.value,
+            fas_source_ip=fas_source_ip,
+            cross_account_grant_needs_iam=cross_account_grant_needs_iam,
+            queue_has_messages=not assume_empty_queue,
+        )
+        verdict = diagnose(world, query, assumptions)
+        fixes = propose(world, verdict, assumptions)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    typer.echo(_render(verdict, fixes, format), nl=False)
+    raise typer.Exit(EXIT[verdict.decision])
+
+
+def _render(verdict: Any, fixes: Any, format: Format) -> str:
+    if format is Format.json:
+        from diagnose.render.json_out import verdict_json
+
+        return json.dumps(verdict_json(verdict, fixes), indent=2) + "\n"
+    if format in (Format.mermaid, Format.dot):
+        from diagnose.graph import build_graph, to_dot, to_mermaid
+
+        graph = build_graph(verdict)
+        return to_mermaid(graph) if format is Format.mermaid else to_dot(graph)
+    from diagnose.render.text import render_markdown, render_text
+
+    return render_markdown(verdict, fixes) if format is Format.markdown else render_text(verdict, fixes)
+
+
+# --------------------------------------------------------------------------- collect
+
+
+@app.command("collect")
+def collect(
+    queue: Annotated[str, typer.Option("--queue", help="Queue URL or ARN.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the snapshot (JSON).")],
+    principal: Annotated[list[str] | None, typer.Option("--principal", help="Principal to collect (repeatable).")]
+    = None,
+    vpc_endpoint: Annotated[str | None, typer.Option("--vpc-endpoint", help="VPC endpoint id to collect.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUTPUT if it exists.")] = False,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    account_profile: AccountProfileOpt = None,
+    assume_role_name: AssumeRoleOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Collect what this side can read into a snapshot file (read-only AWS calls only)."""
+    try:
+        if output.exists() and not force:
+            raise ValueError(f"--output {output}: file exists (use --force to overwrite)")
+        snap = _collect(queue, list(principal or []), profile=profile, region=region, endpoint_url=endpoint_url,
+                        account_profile=account_profile, assume_role_name=assume_role_name,
+                        vpc_endpoint=vpc_endpoint, verbose=verbose, quiet=quiet)
+        save(snap, output, {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tool": f"sqsdiag {__version__}"})
+    except (ValueError, OSError) as err:
+        raise _fail(str(err)) from None
+    if not quiet:
+        typer.echo(f"wrote {output}: {len(snap.queues)} queue(s), {len(snap.keys)} key(s), "
+                   f"{len(snap.principals)} principal(s), {len(snap.gaps)} gap(s)", err=True)
+        for gap in snap.gaps:
+            who = f" (ask account {gap.account} to run `sqsdiag collect` and send the file)" if gap.account else ""
+            typer.echo(f"  gap: {gap.layer} {gap.resource}: {gap.operation} {gap.error}{who}", err=True)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"sqsdiag {__version__}")
+
+
+# Newer typer versions vendor click: accept either family of usage errors.
+_CLI_ERRORS: tuple[type[Exception], ...] = (click.ClickException, *(
+    (typer.TyperException,) if hasattr(typer, "TyperException") else ()
+))
+_ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort, KeyboardInterrupt)
+
+
+def main() -> None:
+    """Console entry point: one line on stderr and exit 2 for any usage error; never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except _ABORTS:
+        sys.exit(130)
+    except _CLI_ERRORS as err:
+        message = err.format_message() if hasattr(err, "format_message") else str(err)
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        typer.echo(f"sqsdiag: error: {message}{hint}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,394 @@
+"""Proven fixes (DESIGN principle 7): propose the smallest document changes for every blocking layer,
+apply them to a copy of the snapshot, re-evaluate, and keep only change sets that make the call succeed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from diagnose.authz import Decision
+from diagnose.authz.model import (
+    BOUNDARY,
+    IDENTITY,
+    KEY_POLICY,
+    KEY_STATE,
+    RESOURCE,
+    SESSION,
+    TRANSPORT,
+    VPCE,
+)
+from diagnose.policy import PrincipalType
+from diagnose.snapshot import Document, Key, Principal, Snapshot
+from diagnose.verdict import Assumptions, Query, Verdict, diagnose
+
+Apply = Callable[[Snapshot, Query], tuple[Snapshot, Query]]
+
+TRADE_OFFS_SSE_SQS = (
+    "SSE-SQS: no KMS cost and no key to manage; access is controlled by one layer (the queue policy)",
+    "SSE-SQS: KMS no longer records who decrypted (no CloudTrail Decrypt events with aws:sqs:arn)",
+)
+TRADE_OFFS_CMK = (
+    "customer managed key: two layers of control (queue policy and key policy) and CloudTrail Decrypt/"
+    "GenerateDataKey events carrying the queue ARN; costs a key per month plus KMS requests, fewer with a "
+    "longer KmsDataKeyReusePeriodSeconds (which also delays how fast a revocation bites)",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    layer: str  # the layer this changes (contract names)
+    account: str | None  # whose administrator applies it
+    target: str  # the document or resource changed
+    kind: str  # add-statement | new-policy | set-queue-attributes | enable-key | cancel-key-deletion | request
+    description: str
+    statement: dict[str, Any] | None = None
+    document: dict[str, Any] | None = None  # the full document after the change, when known
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "layer": self.layer,
+            "account": self.account,
+            "target": self.target,
+            "kind": self.kind,
+            "description": self.description,
+        }
+        if self.statement is not None:
+            out["statement"] = self.statement
+        if self.document is not None:
+            out["document"] = self.document
+        return out
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    changes: tuple[Change, ...]
+    verified: bool  # re-evaluation after applying every change says "allowed"
+    decision_after: str
+    trade_offs: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "verified": self.verified,
+            "decision_after": self.decision_after,
+            "changes": [c.to_json() for c in self.changes],
+            "trade_offs": list(self.trade_offs),
+        }
+
+
+@dataclass(frozen=True)
+class FixSet:
+    fixes: tuple[Fix, ...]
+    unfixable: tuple[str, ...] = ()
+
+    @property
+    def verified(self) -> bool:
+        return any(f.verified for f in self.fixes)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [f.to_json() for f in self.fixes]
+
+
+# --------------------------------------------------------------------------- document editing
+
+
+def _doc(document: Any) -> dict[str, Any]:
+    data = json.loads(document) if isinstance(document, str) else copy.deepcopy(document)
+    if not isinstance(data, dict):
+        data = {}
+    data.setdefault("Version", "2012-10-17")
+    statements = data.get("Statement", [])
+    data["Statement"] = [statements] if isinstance(statements, dict) else list(statements)
+    return data
+
+
+def _with_statement(document: Any, statement: dict[str, Any]) -> dict[str, Any]:
+    data = _doc(document) if document is not None else {"Version": "2012-10-17", "Statement": []}
+    data["Statement"].append(statement)
+    return data
+
+
+def _replace_key(snap: Snapshot, key: Key) -> Snapshot:
+    return replace(snap, keys=tuple(key if k.arn == key.arn else k for k in snap.keys))
+
+
+def _replace_principal(snap: Snapshot, principal: Principal) -> Snapshot:
+    return replace(snap, principals=tuple(principal if p.arn == principal.arn else p for p in snap.principals))
+
+
+def _principal_entry(verdict: Verdict) -> dict[str, Any]:
+    caller = verdict.caller
+    if caller.type is PrincipalType.SERVICE:
+        return {"Service": caller.service}
+    return {"AWS": caller.principal_arn or caller.arn}
+
+
+def _sid(*parts: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in parts if p).replace("-", "").replace(":", "")[:100]
+
+
+# --------------------------------------------------------------------------- proposals
+
+
+def _queue_statement(verdict: Verdict) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": _sid("sqsdiag", "allow", verdict.query.action.base),
+        "Effect": "Allow",
+        "Principal": _principal_entry(verdict),
+        "Action": verdict.query.action.iam,
+        "Resource": verdict.queue.arn,
+    }
+    if verdict.caller.type is PrincipalType.SERVICE:
+        source = verdict.query.context.get("aws:sourcearn")
+        account = verdict.query.context.get("aws:sourceaccount")
+        if source:
+            statement["Condition"] = {"ArnEquals": {"aws:SourceArn": source[0]}}  # Q6 confused-deputy scoping
+        elif account:
+            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account[0]}}
+    return statement
+
+
+def _kms_actions(verdict: Verdict) -> list[str]:
+    return sorted({e.step for e in verdict.blocking if e.step.startswith("kms:")} or
+                  {s.step for s in verdict.steps if s.step.startswith("kms:")})
+
+
+def _key_statement(verdict: Verdict, actions: list[str]) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": _sid("sqsdiag", "allow", "use", "via", "sqs"),
+        "Effect": "Allow",
+        "Principal": _principal_entry(verdict),
+        "Action": actions if len(actions) > 1 else actions[0],
+        "Resource": "*",
+    }
+    if verdict.caller.type is PrincipalType.SERVICE:
+        source = verdict.query.context.get("aws:sourcearn")
+        if source:
+            statement["Condition"] = {"ArnEquals": {"aws:SourceArn": source[0]}}
+    else:
+        statement["Condition"] = {"StringEquals": {"kms:ViaService": f"sqs.{verdict.queue.region}.amazonaws.com"}}
+    return statement
+
+
+def _identity_statement(verdict: Verdict, actions: list[str], resource: str) -> dict[str, Any]:
+    return {
+        "Sid": _sid("sqsdiag", *[a.split(":")[1] for a in actions]),
+        "Effect": "Allow",
+        "Action": actions if len(actions) > 1 else actions[0],
+        "Resource": resource,
+    }
+
+
+def _add_identity(verdict: Verdict, statement: dict[str, Any]) -> tuple[Change, Apply] | None:
+    caller = verdict.caller
+    ref = caller.principal_arn
+    if caller.type not in (PrincipalType.ROLE_SESSION, PrincipalType.IAM_USER) or ref is None:
+        return None
+    name = "sqsdiag-" + statement["Sid"].lower()[:60]
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    change = Change(IDENTITY, caller.account, f"new inline policy {name!r} on {ref}", "new-policy",
+                    f"allow {statement['Action']} on {statement['Resource']} in the caller's identity policy",
+                    statement, document)
+
+    def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        principal = snap.principal(ref) or (snap.role_by_name(caller.account or "", ref.rsplit("/", 1)[-1]))
+        if principal is None or principal.policies is None:
+            return snap, query
+        doc = Document(name=name, document=document, source="inline")
+        return _replace_principal(snap, replace(principal, policies=(*principal.policies, doc))), query
+
+    return change, apply
+
+
+def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]:
+    out: list[tuple[Change, Apply]] = []
+    unfixable: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    queue = verdict.queue
+    key = verdict.key.key if verdict.key else None
+    for entry in verdict.blocking:
+        layer, step = entry.block.layer, entry.step
+        kms = step.startswith("kms:")
+        if (layer, "kms" if kms else "sqs") in seen:
+            continue
+        seen.add((layer, "kms" if kms else "sqs"))
+        if entry.block.explicit and layer not in (KEY_STATE, TRANSPORT):
+            unfixable.append(
+                f"{step}: explicit deny in the {layer} ({'; '.join(str(e) for e in entry.block.evidence)}): "
+                "narrow or remove that statement; no allow can override it (E1)"
+            )
+            continue
+        if layer == RESOURCE and not kms:
+            statement = _queue_statement(verdict)
+            after = _with_statement(queue.attributes.get("Policy"), statement)
+
+            def apply_queue(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
+                q = snap.queue(queue.arn)
+                assert q is not None
+                attrs = {**q.attributes, "Policy": json.dumps(after)}
+                return replace(snap, queues=tuple(replace(x, attributes=attrs) if x.arn == q.arn else x
+                                                  for x in snap.queues)), query
+
+            out.append((Change(RESOURCE, queue.account, f"queue policy of {queue.arn}", "add-statement",
+                               f"allow {verdict.query.action.iam} to the caller in the queue policy",
+                               statement, after), apply_queue))
+        elif layer == IDENTITY:
+            actions = _kms_actions(verdict) if kms else [verdict.query.action.iam]
+            resource = key.arn if kms and key else queue.arn
+            proposal = _add_identity(verdict, _identity_statement(verdict, actions, resource))
+            if proposal:
+                out.append(proposal)
+            else:
+                unfixable.append(f"{step}: the caller's identity policies cannot be changed by sqsdiag's proposals")
+        elif layer == KEY_POLICY and key is not None:
+            if key.manager == "AWS":
+                unfixable.append(
+                    f"{key.arn} is an AWS managed key (alias/aws/sqs): its policy cannot be changed and admits only "
+                    f"principals of {key.account} through SQS (S10, S11)"
+                )
+                continue
+            statement = _key_statement(verdict, _kms_actions(verdict))
+            after = _with_statement(key.policy, statement) if key.policy is not None else None
+            if after is None:
+                unfixable.append(f"{step}: the key policy of {key.arn} was not read, so no change can be proven")
+                continue
+
+            def apply_key(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
+                current = snap.key(key.arn)
+                assert current is not None
+                return _replace_key(snap, replace(current, policy=after)), query
+
+            out.append((Change(KEY_POLICY, key.account, f"key policy of {key.arn}", "add-statement",
+                               "allow the caller to use the key through SQS", statement, after), apply_key))
+        elif layer in (BOUNDARY, SESSION, VPCE):
+            out.append(_limit_fix(verdict, layer, step))
+        elif layer == KEY_STATE and key is not None:
+            out.extend(_key_state_fix(verdict, key))
+        elif layer == TRANSPORT:
+            def apply_https(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+                return snap, replace(query, context={**query.context, "aws:securetransport": ("true",)})
+
+            out.append((Change(TRANSPORT, None, "the caller's client", "request",
+                               "call over HTTPS with SigV4 (every current SDK and the CLI do by default)"), apply_https))
+        else:
+            unfixable.append(f"{step}: no automatic proposal for the {layer} layer; see the evidence")
+    return out, unfixable
+
+
+def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
+    action = step
+    statement = {"Sid": _sid("sqsdiag", "allow", action.split(":")[1]), "Effect": "Allow", "Action": action,
+                 "Resource": verdict.queue.arn if step.startswith("sqs:") else "*"}
+    caller = verdict.caller
+    ref = caller.principal_arn or caller.arn
+    if layer == SESSION:
+        after = _with_statement(verdict.query.session_policy, statement)
+
+        def apply_session(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+            return snap, replace(query, session_policy=after)
+
+        return (Change(SESSION, caller.account, f"session policy passed when assuming {ref}", "request",
+                       "assume the role again with a session policy that also allows this action", statement, after),
+                apply_session)
+    if layer == VPCE:
+        vpce_id = verdict.query.context.get("aws:sourcevpce", ("",))[0]
+
+        def apply_vpce(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+            endpoint = snap.vpc_endpoint(vpce_id)
+            if endpoint is None or endpoint.policy is None:
+                return snap, query
+            new = replace(endpoint, policy=_with_statement(endpoint.policy, {**statement, "Principal": "*"}))
+            return replace(snap, vpc_endpoints=tuple(new if v.id == vpce_id else v for v in snap.vpc_endpoints)), query
+
+        return (Change(VPCE, caller.account, f"policy of VPC endpoint {vpce_id}", "add-statement",
+                       "allow this action through the endpoint", {**statement, "Principal": "*"}), apply_vpce)
+
+    def apply_boundary(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        principal = snap.principal(ref)
+        if principal is None or principal.boundary is None:
+            return snap, query
+        boundary = replace(principal.boundary, document=_with_statement(principal.boundary.document, statement))
+        return _replace_principal(snap, replace(principal, boundary=boundary)), query
+
+    return (Change(BOUNDARY, caller.account, f"permissions boundary of {ref}", "add-statement",
+                   "the permissions boundary must also allow this action (E7)", statement), apply_boundary)
+
+
+def _key_state_fix(verdict: Verdict, key: Key) -> list[tuple[Change, Apply]]:
+    def set_state(state: str) -> Apply:
+        def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+            current = snap.key(key.arn)
+            assert current is not None
+            return _replace_key(snap, replace(current, state=state)), query
+        return apply
+
+    if key.state == "Disabled":
+        return [(Change(KEY_STATE, key.account, key.arn, "enable-key", "enable the key (kms:EnableKey)"),
+                 set_state("Enabled"))]
+    if key.state == "PendingDeletion":
+        return [(Change(KEY_STATE, key.account, key.arn, "cancel-key-deletion",
+                        "cancel the key deletion (kms:CancelKeyDeletion), then enable it (kms:EnableKey)"),
+                 set_state("Enabled"))]
+    return []
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _verify(snapshot: Snapshot, query: Query, assumptions: Assumptions,
+            changes: list[tuple[Change, Apply]]) -> tuple[bool, str]:
+    snap, q = snapshot, query
+    for _, apply in changes:
+        snap, q = apply(snap, q)
+    after = diagnose(snap, q, assumptions)
+    return after.decision is Decision.ALLOWED, after.decision.value
+
+
+def _to_sse_sqs(verdict: Verdict) -> tuple[Change, Apply]:
+    queue = verdict.queue
+
+    def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        q = snap.queue(queue.arn)
+        assert q is not None
+        attrs = {k: v for k, v in q.attributes.items() if k not in ("KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds")}
+        attrs["SqsManagedSseEnabled"] = "true"
+        return replace(snap, queues=tuple(replace(x, attributes=attrs) if x.arn == q.arn else x
+                                          for x in snap.queues)), query
+
+    return (Change("queue", queue.account, f"attributes of {queue.arn}", "set-queue-attributes",
+                   "switch the queue to SSE-SQS: SqsManagedSseEnabled=true, KmsMasterKeyId=\"\" (messages already "
+                   "encrypted under the KMS key still need it until drained, S8)",
+                   None, {"SqsManagedSseEnabled": "true", "KmsMasterKeyId": ""}), apply)
+
+
+def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions = Assumptions()) -> FixSet:
+    """Fix sets for a denied verdict, each verified by re-evaluation on a modified copy."""
+    if verdict.decision is not Decision.DENIED:
+        return FixSet(())
+    proposals, unfixable = _proposals(verdict)
+    fixes: list[Fix] = []
+    if proposals and not unfixable:
+        ok, after = _verify(snapshot, verdict.query, assumptions, proposals)
+        fixes.append(Fix("apply all of these changes", tuple(c for c, _ in proposals), ok, after))
+    elif proposals:
+        ok, after = _verify(snapshot, verdict.query, assumptions, proposals)
+        if ok:
+            fixes.append(Fix("apply all of these changes", tuple(c for c, _ in proposals), ok, after))
+    key = verdict.key.key if verdict.key else None
+    if key is not None and key.manager == "AWS" and verdict.caller.account != key.account:
+        # Keep what the SQS step needs, drop the KMS changes: SSE-SQS involves no KMS at all (S1).
+        sse_sqs = [p for p in proposals if "kms:" not in json.dumps(p[0].statement or {})] + [_to_sse_sqs(verdict)]
+        ok, after = _verify(snapshot, verdict.query, assumptions, sse_sqs)
+        fixes.append(Fix("move the queue to SSE-SQS", tuple(c for c, _ in sse_sqs), ok, after, TRADE_OFFS_SSE_SQS))
+        unfixable = [u for u in unfixable if "AWS managed key" not in u] + [
+            "alias/aws/sqs cannot serve another account; alternatively re-encrypt with a customer managed key whose "
+            "policy allows the caller (run `sqsdiag preflight` for the exact statements)"
+        ]
+    if verdict.encryption.mode == "sse-kms" and any(p[0].layer == KEY_POLICY for p in proposals) and fixes:
+        fixes[0] = replace(fixes[0], trade_offs=TRADE_OFFS_CMK)
+    return FixSet(tuple(f for f in fixes if f.verified), tuple(unfixable))

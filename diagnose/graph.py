@@ -1,0 +1,133 @@
+"""The permission graph of a verdict (DESIGN principle 5): who, which account, which queue and key,
+which documents and statements allowed or denied each step. The explanation is a path through it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import networkx as nx
+
+from diagnose.authz import Outcome
+from diagnose.policy import PrincipalType
+from diagnose.verdict import Verdict
+
+_EDGE_STYLE = {"allow": "allows", "deny": "denies", "blocks": "blocks"}
+
+
+def build_graph(verdict: Verdict) -> Any:
+    g = nx.MultiDiGraph()
+    caller = verdict.caller
+    queue = verdict.queue
+    g.add_node(caller.arn, kind="principal", label=caller.arn)
+    if caller.account:
+        g.add_node(f"account:{caller.account}", kind="account", label=f"account {caller.account}")
+        g.add_edge(caller.arn, f"account:{caller.account}", relation="member-of")
+    if caller.type is PrincipalType.ROLE_SESSION and caller.role_arn:
+        g.add_node(caller.role_arn, kind="role", label=caller.role_arn)
+        g.add_edge(caller.arn, caller.role_arn, relation="session-of")
+    g.add_node(queue.arn, kind="queue", label=queue.arn, encryption=verdict.encryption.mode)
+    g.add_node(f"account:{queue.account}", kind="account", label=f"account {queue.account}")
+    g.add_edge(queue.arn, f"account:{queue.account}", relation="owned-by")
+    key = verdict.key
+    if key is not None and key.arn:
+        g.add_node(key.arn, kind="key", label=key.arn, status=key.status)
+        g.add_edge(queue.arn, key.arn, relation="encrypts-with")
+        if verdict.encryption.key_ref and verdict.encryption.key_ref != key.arn:
+            g.add_node(verdict.encryption.key_ref, kind="alias", label=verdict.encryption.key_ref)
+            g.add_edge(queue.arn, verdict.encryption.key_ref, relation="configured-as")
+            g.add_edge(verdict.encryption.key_ref, key.arn, relation="points-to")
+        if key.key is not None:
+            g.add_node(f"account:{key.key.account}", kind="account", label=f"account {key.key.account}")
+            g.add_edge(key.arn, f"account:{key.key.account}", relation="owned-by")
+    blocking = {(b.step, b.block.layer) for b in verdict.blocking}
+    for step in verdict.steps:
+        step_node = f"step:{step.step}"
+        g.add_node(step_node, kind="step", label=step.step, decision=step.decision.value, reached=step.reached)
+        g.add_edge(caller.arn, step_node, relation="calls" if step.step.startswith("sqs:") else "via-service")
+        g.add_edge(step_node, step.resource, relation="on")
+        for layer in step.layers:
+            layer_node = f"layer:{step.step}:{layer.layer}"
+            blocks = (step.step, layer.layer) in blocking
+            g.add_node(layer_node, kind="layer", label=f"{layer.layer}: {layer.outcome.value}",
+                       outcome=layer.outcome.value, blocks=blocks)
+            relation = "blocks" if blocks else ("allow" if layer.outcome is Outcome.ALLOW else "evaluates")
+            g.add_edge(layer_node, step_node, relation=relation, blocks=blocks)
+            for ev in layer.evidence:
+                doc_node = f"doc:{ev.document}"
+                g.add_node(doc_node, kind="document", label=ev.document)
+                stmt_node = f"stmt:{ev.document}:{ev.statement}"
+                g.add_node(stmt_node, kind="statement", label=ev.statement, effect=ev.effect)
+                g.add_edge(doc_node, stmt_node, relation="contains")
+                rel = "deny" if ev.effect == "Deny" else ("allow" if ev.effect == "Allow" else "evaluates")
+                g.add_edge(stmt_node, layer_node, relation=rel, blocks=blocks)
+    return g
+
+
+def explanation(g: Any, verdict: Verdict) -> list[str]:
+    """The path from the caller to the first blocking layer (or the last step when allowed)."""
+    target = None
+    for b in verdict.blocking:
+        if b.reached:
+            target = f"layer:{b.step}:{b.block.layer}"
+            break
+    if target is None and verdict.steps:
+        target = f"step:{verdict.steps[-1].step}"
+    if target is None:
+        return []
+    undirected = g.to_undirected(as_view=True)
+    try:
+        path: list[str] = nx.shortest_path(undirected, verdict.caller.arn, target)
+    except nx.NetworkXNoPath:
+        return []
+    return path
+
+
+def _mid(node: str, ids: dict[str, str]) -> str:
+    if node not in ids:
+        ids[node] = f"n{len(ids)}"
+    return ids[node]
+
+
+def _label(text: str) -> str:
+    return re.sub(r'["\n]', "'", text)[:90]
+
+
+def to_mermaid(g: Any) -> str:
+    ids: dict[str, str] = {}
+    lines = ["flowchart LR"]
+    for node, data in g.nodes(data=True):
+        lines.append(f'  {_mid(node, ids)}["{_label(data.get("label", node))}"]')
+    blocked: list[int] = []
+    for index, (a, b, data) in enumerate(g.edges(data=True)):
+        arrow = "-.->" if data.get("blocks") else "-->"
+        lines.append(f"  {_mid(a, ids)} {arrow}|{data.get('relation', '')}| {_mid(b, ids)}")
+        if data.get("blocks"):
+            blocked.append(index)
+    for index in blocked:
+        lines.append(f"  linkStyle {index} stroke:#d00,stroke-width:2px")
+    for node, data in g.nodes(data=True):
+        if data.get("blocks"):
+            lines.append(f"  style {_mid(node, ids)} fill:#fdd,stroke:#d00")
+    return "\n".join(lines) + "\n"
+
+
+def to_dot(g: Any) -> str:
+    def q(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["digraph sqsdiag {", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
+    for node, data in g.nodes(data=True):
+        extra = ", color=red, style=filled, fillcolor=\"#ffdddd\"" if data.get("blocks") else ""
+        lines.append(f"  {q(node)} [label={q(data.get('label', node))}{extra}];")
+    for a, b, data in g.edges(data=True):
+        extra = ", color=red, penwidth=2" if data.get("blocks") else ""
+        lines.append(f"  {q(a)} -> {q(b)} [label={q(data.get('relation', ''))}{extra}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_json(g: Any) -> dict[str, Any]:
+    data: dict[str, Any] = nx.node_link_data(g, edges="edges")
+    return data
