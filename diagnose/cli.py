@@ -53,12 +53,20 @@ class KeyStateFirst(str, Enum):
 
 SnapshotOpt = Annotated[
     list[Path] | None,
-    typer.Option("--snapshot", "-s", help="Snapshot file (repeatable; halves of the world merge). "
-                 "Without it, the world is collected live from AWS."),
+    typer.Option(
+        "--snapshot",
+        "-s",
+        help="Snapshot file (repeatable; halves of the world merge). "
+        "Without it, the world is collected live from AWS.",
+    ),
 ]
-ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile for every account (default credential chain).")]
+ProfileOpt = Annotated[
+    str | None, typer.Option(help="AWS profile for every account (default credential chain).")
+]
 RegionOpt = Annotated[str | None, typer.Option(help="AWS Region (needed for emulator queue URLs).")]
-EndpointOpt = Annotated[str | None, typer.Option("--endpoint-url", help="Endpoint URL, e.g. a local emulator.")]
+EndpointOpt = Annotated[
+    str | None, typer.Option("--endpoint-url", help="Endpoint URL, e.g. a local emulator.")
+]
 AccountProfileOpt = Annotated[
     list[str] | None,
     typer.Option("--account-profile", help="ACCOUNT_ID=PROFILE: credentials for one account (repeatable)."),
@@ -68,11 +76,16 @@ AssumeRoleOpt = Annotated[
 ]
 ContextOpt = Annotated[
     list[str] | None,
-    typer.Option("--context", "-c", help="KEY=VALUE request context, e.g. aws:SourceVpce=vpce-1 (repeatable; "
-                 "repeat a key for several values)."),
+    typer.Option(
+        "--context",
+        "-c",
+        help="KEY=VALUE request context, e.g. aws:SourceVpce=vpce-1 (repeatable; "
+        "repeat a key for several values).",
+    ),
 ]
 AbsentOpt = Annotated[
-    list[str] | None, typer.Option("--absent", help="Context key known to be absent from the request (repeatable).")
+    list[str] | None,
+    typer.Option("--absent", help="Context key known to be absent from the request (repeatable)."),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="List each AWS call and its outcome.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
@@ -97,7 +110,9 @@ def _context(values: list[str] | None) -> dict[str, tuple[str, ...]]:
     context: dict[str, tuple[str, ...]] = {}
     for key, value in _pairs(values, "--context"):
         if ":" not in key:
-            raise ValueError(f"--context {key!r}: a condition key looks like aws:SourceVpce or kms:ViaService")
+            raise ValueError(
+                f"--context {key!r}: a condition key looks like aws:SourceVpce or kms:ViaService"
+            )
         context[key.lower()] = (*context.get(key.lower(), ()), value)
     return context
 
@@ -115,17 +130,30 @@ def _queue_arn(queue: str, region: str | None, snapshot: Snapshot | None) -> str
     return ref.arn(region)
 
 
-def _collect(queue: str, principals: list[str], *, profile: str | None, region: str | None,
-             endpoint_url: str | None, account_profile: list[str] | None, assume_role_name: str | None,
-             vpc_endpoint: str | None, verbose: bool, quiet: bool) -> Snapshot:
+def _collect(
+    queue: str,
+    principals: list[str],
+    *,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    account_profile: list[str] | None,
+    assume_role_name: str | None,
+    vpc_endpoint: str | None,
+    verbose: bool,
+    quiet: bool,
+) -> Snapshot:
     from diagnose.collect import CollectOptions, collect_snapshot
 
     for account, _ in _pairs(account_profile, "--account-profile"):
         if not (account.isdigit() and len(account) == 12):
             raise ValueError(f"--account-profile {account!r}: expected a 12-digit account id before '='")
     options = CollectOptions(
-        region=region, profile=profile, endpoint_url=endpoint_url,
-        account_profiles=dict(_pairs(account_profile, "--account-profile")), assume_role_name=assume_role_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        account_profiles=dict(_pairs(account_profile, "--account-profile")),
+        assume_role_name=assume_role_name,
     )
     started = time.monotonic()
 
@@ -147,28 +175,48 @@ def _collect(queue: str, principals: list[str], *, profile: str | None, region: 
 @app.command("why-denied")
 def why_denied(
     queue: Annotated[str, typer.Option("--queue", help="Queue URL or ARN.")],
-    principal: Annotated[str, typer.Option("--principal", help="Role/user/session/root ARN, account id, or a "
-                                           "service principal such as sns.amazonaws.com.")],
-    action: Annotated[str, typer.Option("--action", help="SQS action (batch actions map to their base).")]
-    = "ReceiveMessage",
+    principal: Annotated[
+        str,
+        typer.Option(
+            "--principal",
+            help="Role/user/session/root ARN, account id, or a service principal such as sns.amazonaws.com.",
+        ),
+    ],
+    action: Annotated[
+        str, typer.Option("--action", help="SQS action (batch actions map to their base).")
+    ] = "ReceiveMessage",
     snapshot: SnapshotOpt = None,
     context: ContextOpt = None,
     absent: AbsentOpt = None,
-    session_policy: Annotated[Path | None, typer.Option("--session-policy", help="The session policy the role "
-                                                         "session was created with (JSON file).")] = None,
-    session_name: Annotated[str | None, typer.Option("--session-name", help="Session name for a role ARN.")] = None,
+    session_policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--session-policy", help="The session policy the role session was created with (JSON file)."
+        ),
+    ] = None,
+    session_name: Annotated[
+        str | None, typer.Option("--session-name", help="Session name for a role ARN.")
+    ] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
-    message_style: Annotated[MessageStyle, typer.Option(help="Error text: current or legacy format (X4, X6).")]
-    = MessageStyle.current,
-    pending_deletion_code: Annotated[str, typer.Option(help="Code for a key pending deletion (K8, UNVERIFIED).")]
-    = "KMS.InvalidStateException",
-    key_state_first: Annotated[KeyStateFirst, typer.Option(help="Which error wins when the key state and the "
-                                                           "authorization both fail (UNVERIFIED).")]
-    = KeyStateFirst.auto,
-    fas_source_ip: Annotated[str | None, typer.Option(help="Assume the caller's IP is seen on the SQS→KMS hop "
-                                                      "(default: it is not, C7).")] = None,
-    cross_account_grant_needs_iam: Annotated[bool, typer.Option(help="Assume a cross-account grantee also needs "
-                                                                "an IAM allow (K7, UNVERIFIED).")] = False,
+    message_style: Annotated[
+        MessageStyle, typer.Option(help="Error text: current or legacy format (X4, X6).")
+    ] = MessageStyle.current,
+    pending_deletion_code: Annotated[
+        str, typer.Option(help="Code for a key pending deletion (K8, UNVERIFIED).")
+    ] = "KMS.InvalidStateException",
+    key_state_first: Annotated[
+        KeyStateFirst,
+        typer.Option(
+            help="Which error wins when the key state and the authorization both fail (UNVERIFIED)."
+        ),
+    ] = KeyStateFirst.auto,
+    fas_source_ip: Annotated[
+        str | None,
+        typer.Option(help="Assume the caller's IP is seen on the SQS→KMS hop (default: it is not, C7)."),
+    ] = None,
+    cross_account_grant_needs_iam: Annotated[
+        bool, typer.Option(help="Assume a cross-account grantee also needs an IAM allow (K7, UNVERIFIED).")
+    ] = False,
     assume_empty_queue: Annotated[bool, typer.Option(help="ReceiveMessage on an empty queue (S9).")] = False,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
@@ -190,16 +238,26 @@ def why_denied(
             except (OSError, UnicodeDecodeError) as err:
                 raise ValueError(f"--session-policy {session_policy}: cannot read ({err})") from None
             except json.JSONDecodeError as err:
-                raise ValueError(f"--session-policy {session_policy}: not valid JSON ({err.msg}, line {err.lineno})") \
-                    from None
+                raise ValueError(
+                    f"--session-policy {session_policy}: not valid JSON ({err.msg}, line {err.lineno})"
+                ) from None
         parsed_action = parse_action(action)
         if snapshot:
             world = _load_snapshots(snapshot)
         else:
             vpce = ctx.get("aws:sourcevpce", (None,))[0]
-            world = _collect(queue, [principal], profile=profile, region=region, endpoint_url=endpoint_url,
-                             account_profile=account_profile, assume_role_name=assume_role_name, vpc_endpoint=vpce,
-                             verbose=verbose, quiet=quiet or format is Format.json)
+            world = _collect(
+                queue,
+                [principal],
+                profile=profile,
+                region=region,
+                endpoint_url=endpoint_url,
+                account_profile=account_profile,
+                assume_role_name=assume_role_name,
+                vpc_endpoint=vpce,
+                verbose=verbose,
+                quiet=quiet or format is Format.json,
+            )
         query = Query(
             queue_arn=_queue_arn(queue, region, world),
             principal=principal,
@@ -247,9 +305,12 @@ def _render(verdict: Any, fixes: Any, format: Format) -> str:
 def collect(
     queue: Annotated[str, typer.Option("--queue", help="Queue URL or ARN.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the snapshot (JSON).")],
-    principal: Annotated[list[str] | None, typer.Option("--principal", help="Principal to collect (repeatable).")]
-    = None,
-    vpc_endpoint: Annotated[str | None, typer.Option("--vpc-endpoint", help="VPC endpoint id to collect.")] = None,
+    principal: Annotated[
+        list[str] | None, typer.Option("--principal", help="Principal to collect (repeatable).")
+    ] = None,
+    vpc_endpoint: Annotated[
+        str | None, typer.Option("--vpc-endpoint", help="VPC endpoint id to collect.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUTPUT if it exists.")] = False,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
@@ -263,17 +324,37 @@ def collect(
     try:
         if output.exists() and not force:
             raise ValueError(f"--output {output}: file exists (use --force to overwrite)")
-        snap = _collect(queue, list(principal or []), profile=profile, region=region, endpoint_url=endpoint_url,
-                        account_profile=account_profile, assume_role_name=assume_role_name,
-                        vpc_endpoint=vpc_endpoint, verbose=verbose, quiet=quiet)
-        save(snap, output, {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tool": f"sqsdiag {__version__}"})
+        snap = _collect(
+            queue,
+            list(principal or []),
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            account_profile=account_profile,
+            assume_role_name=assume_role_name,
+            vpc_endpoint=vpc_endpoint,
+            verbose=verbose,
+            quiet=quiet,
+        )
+        save(
+            snap,
+            output,
+            {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tool": f"sqsdiag {__version__}"},
+        )
     except (ValueError, OSError) as err:
         raise _fail(str(err)) from None
     if not quiet:
-        typer.echo(f"wrote {output}: {len(snap.queues)} queue(s), {len(snap.keys)} key(s), "
-                   f"{len(snap.principals)} principal(s), {len(snap.gaps)} gap(s)", err=True)
+        typer.echo(
+            f"wrote {output}: {len(snap.queues)} queue(s), {len(snap.keys)} key(s), "
+            f"{len(snap.principals)} principal(s), {len(snap.gaps)} gap(s)",
+            err=True,
+        )
         for gap in snap.gaps:
-            who = f" (ask account {gap.account} to run `sqsdiag collect` and send the file)" if gap.account else ""
+            who = (
+                f" (ask account {gap.account} to run `sqsdiag collect` and send the file)"
+                if gap.account
+                else ""
+            )
             typer.echo(f"  gap: {gap.layer} {gap.resource}: {gap.operation} {gap.error}{who}", err=True)
 
 
@@ -284,9 +365,10 @@ def version() -> None:
 
 
 # Newer typer versions vendor click: accept either family of usage errors.
-_CLI_ERRORS: tuple[type[Exception], ...] = (click.ClickException, *(
-    (typer.TyperException,) if hasattr(typer, "TyperException") else ()
-))
+_CLI_ERRORS: tuple[type[Exception], ...] = (
+    click.ClickException,
+    *((typer.TyperException,) if hasattr(typer, "TyperException") else ()),
+)
 _ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort, KeyboardInterrupt)
 
 

@@ -55,14 +55,17 @@ def _reason(block: Blocking, action: str) -> str:
     return f"because no {kind} policy allows the {action} action"
 
 
-def sqs_access_denied(step: StepResult, caller_arn: str, operation: str, legacy: bool, queue_url: str) -> CallerError:
+def sqs_access_denied(
+    step: StepResult, caller_arn: str, operation: str, legacy: bool, queue_url: str
+) -> CallerError:
     """X4: the current format names the caller, the lower-case action and the first blocking stage."""
     if legacy:
         return CallerError("AccessDenied", f"Access to the resource {queue_url} is denied.", 403, operation)
     action = step.step.lower()
     block = step.blocking[0]
-    message = f"User: {caller_arn} is not authorized to perform: {action} on resource: {step.resource} " + _reason(
-        block, action
+    message = (
+        f"User: {caller_arn} is not authorized to perform: {action} on resource: {step.resource} "
+        + _reason(block, action)
     )
     uncertain = ("the RCP wording is UNVERIFIED (X5)",) if block.layer == RCP else ()
     return CallerError("AccessDenied", message, 403, operation, uncertain)
@@ -86,8 +89,9 @@ def kms_access_denied(step: StepResult, caller_arn: str, operation: str, legacy:
             )
     else:
         block = step.blocking[0]
-        message = f"User: {caller_arn} is not authorized to perform: {kms_action} on resource: {step.resource} " + (
-            _reason(block, kms_action)
+        message = (
+            f"User: {caller_arn} is not authorized to perform: {kms_action} on resource: {step.resource} "
+            + (_reason(block, kms_action))
         )
         uncertain.append("the exact KMS message form through SQS is UNVERIFIED (X6)")
     return CallerError(
@@ -103,31 +107,60 @@ def kms_access_denied(step: StepResult, caller_arn: str, operation: str, legacy:
 def key_state_error(state: str, key_arn: str, operation: str, pending_deletion_code: str) -> CallerError:
     """K8 via X2: SQS re-wraps KMS's state errors as 400 with the KMS. prefix."""
     if state == "Disabled":
-        return CallerError("KMS.DisabledException", f"{key_arn} is disabled.", 400, operation,
-                           ("pass-through of the KMS text is UNVERIFIED (X6)",),
-                           KMS_SUFFIX.format(code="DisabledException"))
+        return CallerError(
+            "KMS.DisabledException",
+            f"{key_arn} is disabled.",
+            400,
+            operation,
+            ("pass-through of the KMS text is UNVERIFIED (X6)",),
+            KMS_SUFFIX.format(code="DisabledException"),
+        )
     if state == "PendingDeletion":
-        return CallerError(pending_deletion_code, f"{key_arn} is pending deletion.", 400, operation,
-                           ("KMS.InvalidStateException vs KMS.DisabledException for pending deletion is UNVERIFIED (K8)",),
-                           KMS_SUFFIX.format(code="KMSInvalidStateException"))
+        return CallerError(
+            pending_deletion_code,
+            f"{key_arn} is pending deletion.",
+            400,
+            operation,
+            ("KMS.InvalidStateException vs KMS.DisabledException for pending deletion is UNVERIFIED (K8)",),
+            KMS_SUFFIX.format(code="KMSInvalidStateException"),
+        )
     words = {"PendingImport": "pending import", "Unavailable": "unavailable"}.get(state, f"in state {state}")
-    return CallerError("KMS.InvalidStateException", f"{key_arn} is {words}.", 400, operation, (),
-                       KMS_SUFFIX.format(code="KMSInvalidStateException"))
+    return CallerError(
+        "KMS.InvalidStateException",
+        f"{key_arn} is {words}.",
+        400,
+        operation,
+        (),
+        KMS_SUFFIX.format(code="KMSInvalidStateException"),
+    )
 
 
 def key_not_found(key_ref: str, operation: str) -> CallerError:
-    return CallerError("KMS.NotFoundException", f"Key '{key_ref}' does not exist", 400, operation,
-                       ("whether SetQueueAttributes would have rejected the key first is UNVERIFIED (K11)",),
-                       KMS_SUFFIX.format(code="NotFoundException"))
+    return CallerError(
+        "KMS.NotFoundException",
+        f"Key '{key_ref}' does not exist",
+        400,
+        operation,
+        ("whether SetQueueAttributes would have rejected the key first is UNVERIFIED (K11)",),
+        KMS_SUFFIX.format(code="NotFoundException"),
+    )
 
 
 def key_usage_error(key_arn: str, spec: str | None, usage: str | None, operation: str) -> CallerError:
-    return CallerError("KMS.InvalidKeyUsageException",
-                       f"{key_arn} is not a symmetric encryption key (KeySpec {spec}, KeyUsage {usage}).",
-                       400, operation, ("the message text is UNVERIFIED; the code is per K10/X2",),
-                       KMS_SUFFIX.format(code="InvalidKeyUsageException"))
+    return CallerError(
+        "KMS.InvalidKeyUsageException",
+        f"{key_arn} is not a symmetric encryption key (KeySpec {spec}, KeyUsage {usage}).",
+        400,
+        operation,
+        ("the message text is UNVERIFIED; the code is per K10/X2",),
+        KMS_SUFFIX.format(code="InvalidKeyUsageException"),
+    )
 
 
 def invalid_security(operation: str) -> CallerError:
-    return CallerError("InvalidSecurity", "The request was not made over HTTPS or did not use SigV4 for signing.",
-                       403, operation)
+    return CallerError(
+        "InvalidSecurity",
+        "The request was not made over HTTPS or did not use SigV4 for signing.",
+        403,
+        operation,
+    )

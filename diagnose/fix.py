@@ -108,8 +108,8 @@ def _doc(document: Any) -> dict[str, Any]:
 
 
 def _with_statement(document: Any, statement: dict[str, Any]) -> dict[str, Any]:
-    data = _doc(document) if document is not None else {"Version": "2012-10-17", "Statement": []}
-    data["Statement"].append(statement)
+    data: dict[str, Any] = _doc(document) if document is not None else {"Version": "2012-10-17", "Statement": []}
+    data["Statement"] = [*data["Statement"], statement]
     return data
 
 
@@ -154,8 +154,10 @@ def _queue_statement(verdict: Verdict) -> dict[str, Any]:
 
 
 def _kms_actions(verdict: Verdict) -> list[str]:
-    return sorted({e.step for e in verdict.blocking if e.step.startswith("kms:")} or
-                  {s.step for s in verdict.steps if s.step.startswith("kms:")})
+    return sorted(
+        {e.step for e in verdict.blocking if e.step.startswith("kms:")}
+        or {s.step for s in verdict.steps if s.step.startswith("kms:")}
+    )
 
 
 def _key_statement(verdict: Verdict, actions: list[str]) -> dict[str, Any]:
@@ -191,9 +193,15 @@ def _add_identity(verdict: Verdict, statement: dict[str, Any]) -> tuple[Change, 
         return None
     name = "sqsdiag-" + statement["Sid"].lower()[:60]
     document = {"Version": "2012-10-17", "Statement": [statement]}
-    change = Change(IDENTITY, caller.account, f"new inline policy {name!r} on {ref}", "new-policy",
-                    f"allow {statement['Action']} on {statement['Resource']} in the caller's identity policy",
-                    statement, document)
+    change = Change(
+        IDENTITY,
+        caller.account,
+        f"new inline policy {name!r} on {ref}",
+        "new-policy",
+        f"allow {statement['Action']} on {statement['Resource']} in the caller's identity policy",
+        statement,
+        document,
+    )
 
     def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
         principal = snap.principal(ref) or (snap.role_by_name(caller.account or "", ref.rsplit("/", 1)[-1]))
@@ -231,12 +239,25 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
                 q = snap.queue(queue.arn)
                 assert q is not None
                 attrs = {**q.attributes, "Policy": json.dumps(after)}
-                return replace(snap, queues=tuple(replace(x, attributes=attrs) if x.arn == q.arn else x
-                                                  for x in snap.queues)), query
+                return replace(
+                    snap,
+                    queues=tuple(replace(x, attributes=attrs) if x.arn == q.arn else x for x in snap.queues),
+                ), query
 
-            out.append((Change(RESOURCE, queue.account, f"queue policy of {queue.arn}", "add-statement",
-                               f"allow {verdict.query.action.iam} to the caller in the queue policy",
-                               statement, after), apply_queue))
+            out.append(
+                (
+                    Change(
+                        RESOURCE,
+                        queue.account,
+                        f"queue policy of {queue.arn}",
+                        "add-statement",
+                        f"allow {verdict.query.action.iam} to the caller in the queue policy",
+                        statement,
+                        after,
+                    ),
+                    apply_queue,
+                )
+            )
         elif layer == IDENTITY:
             actions = _kms_actions(verdict) if kms else [verdict.query.action.iam]
             resource = key.arn if kms and key else queue.arn
@@ -252,29 +273,52 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
                     f"principals of {key.account} through SQS (S10, S11)"
                 )
                 continue
-            statement = _key_statement(verdict, _kms_actions(verdict))
-            after = _with_statement(key.policy, statement) if key.policy is not None else None
-            if after is None:
+            if key.policy is None:
                 unfixable.append(f"{step}: the key policy of {key.arn} was not read, so no change can be proven")
                 continue
+            statement = _key_statement(verdict, _kms_actions(verdict))
+            after = _with_statement(key.policy, statement)
 
             def apply_key(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
                 current = snap.key(key.arn)
                 assert current is not None
                 return _replace_key(snap, replace(current, policy=after)), query
 
-            out.append((Change(KEY_POLICY, key.account, f"key policy of {key.arn}", "add-statement",
-                               "allow the caller to use the key through SQS", statement, after), apply_key))
+            out.append(
+                (
+                    Change(
+                        KEY_POLICY,
+                        key.account,
+                        f"key policy of {key.arn}",
+                        "add-statement",
+                        "allow the caller to use the key through SQS",
+                        statement,
+                        after,
+                    ),
+                    apply_key,
+                )
+            )
         elif layer in (BOUNDARY, SESSION, VPCE):
             out.append(_limit_fix(verdict, layer, step))
         elif layer == KEY_STATE and key is not None:
             out.extend(_key_state_fix(verdict, key))
         elif layer == TRANSPORT:
+
             def apply_https(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
                 return snap, replace(query, context={**query.context, "aws:securetransport": ("true",)})
 
-            out.append((Change(TRANSPORT, None, "the caller's client", "request",
-                               "call over HTTPS with SigV4 (every current SDK and the CLI do by default)"), apply_https))
+            out.append(
+                (
+                    Change(
+                        TRANSPORT,
+                        None,
+                        "the caller's client",
+                        "request",
+                        "call over HTTPS with SigV4 (every current SDK and the CLI do by default)",
+                    ),
+                    apply_https,
+                )
+            )
         else:
             unfixable.append(f"{step}: no automatic proposal for the {layer} layer; see the evidence")
     return out, unfixable
@@ -282,8 +326,12 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
 
 def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
     action = step
-    statement = {"Sid": _sid("sqsdiag", "allow", action.split(":")[1]), "Effect": "Allow", "Action": action,
-                 "Resource": verdict.queue.arn if step.startswith("sqs:") else "*"}
+    statement = {
+        "Sid": _sid("sqsdiag", "allow", action.split(":")[1]),
+        "Effect": "Allow",
+        "Action": action,
+        "Resource": verdict.queue.arn if step.startswith("sqs:") else "*",
+    }
     caller = verdict.caller
     ref = caller.principal_arn or caller.arn
     if layer == SESSION:
@@ -292,9 +340,18 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
         def apply_session(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
             return snap, replace(query, session_policy=after)
 
-        return (Change(SESSION, caller.account, f"session policy passed when assuming {ref}", "request",
-                       "assume the role again with a session policy that also allows this action", statement, after),
-                apply_session)
+        return (
+            Change(
+                SESSION,
+                caller.account,
+                f"session policy passed when assuming {ref}",
+                "request",
+                "assume the role again with a session policy that also allows this action",
+                statement,
+                after,
+            ),
+            apply_session,
+        )
     if layer == VPCE:
         vpce_id = verdict.query.context.get("aws:sourcevpce", ("",))[0]
 
@@ -305,8 +362,17 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
             new = replace(endpoint, policy=_with_statement(endpoint.policy, {**statement, "Principal": "*"}))
             return replace(snap, vpc_endpoints=tuple(new if v.id == vpce_id else v for v in snap.vpc_endpoints)), query
 
-        return (Change(VPCE, caller.account, f"policy of VPC endpoint {vpce_id}", "add-statement",
-                       "allow this action through the endpoint", {**statement, "Principal": "*"}), apply_vpce)
+        return (
+            Change(
+                VPCE,
+                caller.account,
+                f"policy of VPC endpoint {vpce_id}",
+                "add-statement",
+                "allow this action through the endpoint",
+                {**statement, "Principal": "*"},
+            ),
+            apply_vpce,
+        )
 
     def apply_boundary(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
         principal = snap.principal(ref)
@@ -315,8 +381,17 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
         boundary = replace(principal.boundary, document=_with_statement(principal.boundary.document, statement))
         return _replace_principal(snap, replace(principal, boundary=boundary)), query
 
-    return (Change(BOUNDARY, caller.account, f"permissions boundary of {ref}", "add-statement",
-                   "the permissions boundary must also allow this action (E7)", statement), apply_boundary)
+    return (
+        Change(
+            BOUNDARY,
+            caller.account,
+            f"permissions boundary of {ref}",
+            "add-statement",
+            "the permissions boundary must also allow this action (E7)",
+            statement,
+        ),
+        apply_boundary,
+    )
 
 
 def _key_state_fix(verdict: Verdict, key: Key) -> list[tuple[Change, Apply]]:
@@ -325,23 +400,38 @@ def _key_state_fix(verdict: Verdict, key: Key) -> list[tuple[Change, Apply]]:
             current = snap.key(key.arn)
             assert current is not None
             return _replace_key(snap, replace(current, state=state)), query
+
         return apply
 
     if key.state == "Disabled":
-        return [(Change(KEY_STATE, key.account, key.arn, "enable-key", "enable the key (kms:EnableKey)"),
-                 set_state("Enabled"))]
+        return [
+            (
+                Change(KEY_STATE, key.account, key.arn, "enable-key", "enable the key (kms:EnableKey)"),
+                set_state("Enabled"),
+            )
+        ]
     if key.state == "PendingDeletion":
-        return [(Change(KEY_STATE, key.account, key.arn, "cancel-key-deletion",
-                        "cancel the key deletion (kms:CancelKeyDeletion), then enable it (kms:EnableKey)"),
-                 set_state("Enabled"))]
+        return [
+            (
+                Change(
+                    KEY_STATE,
+                    key.account,
+                    key.arn,
+                    "cancel-key-deletion",
+                    "cancel the key deletion (kms:CancelKeyDeletion), then enable it (kms:EnableKey)",
+                ),
+                set_state("Enabled"),
+            )
+        ]
     return []
 
 
 # --------------------------------------------------------------------------- verification
 
 
-def _verify(snapshot: Snapshot, query: Query, assumptions: Assumptions,
-            changes: list[tuple[Change, Apply]]) -> tuple[bool, str]:
+def _verify(
+    snapshot: Snapshot, query: Query, assumptions: Assumptions, changes: list[tuple[Change, Apply]]
+) -> tuple[bool, str]:
     snap, q = snapshot, query
     for _, apply in changes:
         snap, q = apply(snap, q)
@@ -357,17 +447,28 @@ def _to_sse_sqs(verdict: Verdict) -> tuple[Change, Apply]:
         assert q is not None
         attrs = {k: v for k, v in q.attributes.items() if k not in ("KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds")}
         attrs["SqsManagedSseEnabled"] = "true"
-        return replace(snap, queues=tuple(replace(x, attributes=attrs) if x.arn == q.arn else x
-                                          for x in snap.queues)), query
+        return replace(
+            snap, queues=tuple(replace(x, attributes=attrs) if x.arn == q.arn else x for x in snap.queues)
+        ), query
 
-    return (Change("queue", queue.account, f"attributes of {queue.arn}", "set-queue-attributes",
-                   "switch the queue to SSE-SQS: SqsManagedSseEnabled=true, KmsMasterKeyId=\"\" (messages already "
-                   "encrypted under the KMS key still need it until drained, S8)",
-                   None, {"SqsManagedSseEnabled": "true", "KmsMasterKeyId": ""}), apply)
+    return (
+        Change(
+            "queue",
+            queue.account,
+            f"attributes of {queue.arn}",
+            "set-queue-attributes",
+            'switch the queue to SSE-SQS: SqsManagedSseEnabled=true, KmsMasterKeyId="" (messages already '
+            "encrypted under the KMS key still need it until drained, S8)",
+            None,
+            {"SqsManagedSseEnabled": "true", "KmsMasterKeyId": ""},
+        ),
+        apply,
+    )
 
 
-def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions = Assumptions()) -> FixSet:
+def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | None = None) -> FixSet:
     """Fix sets for a denied verdict, each verified by re-evaluation on a modified copy."""
+    assumptions = assumptions or Assumptions()
     if verdict.decision is not Decision.DENIED:
         return FixSet(())
     proposals, unfixable = _proposals(verdict)

@@ -44,14 +44,21 @@ def build_graph(verdict: Verdict) -> Any:
     blocking = {(b.step, b.block.layer) for b in verdict.blocking}
     for step in verdict.steps:
         step_node = f"step:{step.step}"
-        g.add_node(step_node, kind="step", label=step.step, decision=step.decision.value, reached=step.reached)
+        g.add_node(
+            step_node, kind="step", label=step.step, decision=step.decision.value, reached=step.reached
+        )
         g.add_edge(caller.arn, step_node, relation="calls" if step.step.startswith("sqs:") else "via-service")
         g.add_edge(step_node, step.resource, relation="on")
         for layer in step.layers:
             layer_node = f"layer:{step.step}:{layer.layer}"
             blocks = (step.step, layer.layer) in blocking
-            g.add_node(layer_node, kind="layer", label=f"{layer.layer}: {layer.outcome.value}",
-                       outcome=layer.outcome.value, blocks=blocks)
+            g.add_node(
+                layer_node,
+                kind="layer",
+                label=f"{layer.layer}: {layer.outcome.value}",
+                outcome=layer.outcome.value,
+                blocks=blocks,
+            )
             relation = "blocks" if blocks else ("allow" if layer.outcome is Outcome.ALLOW else "evaluates")
             g.add_edge(layer_node, step_node, relation=relation, blocks=blocks)
             for ev in layer.evidence:
@@ -119,7 +126,7 @@ def to_dot(g: Any) -> str:
 
     lines = ["digraph sqsdiag {", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
     for node, data in g.nodes(data=True):
-        extra = ", color=red, style=filled, fillcolor=\"#ffdddd\"" if data.get("blocks") else ""
+        extra = ', color=red, style=filled, fillcolor="#ffdddd"' if data.get("blocks") else ""
         lines.append(f"  {q(node)} [label={q(data.get('label', node))}{extra}];")
     for a, b, data in g.edges(data=True):
         extra = ", color=red, penwidth=2" if data.get("blocks") else ""

@@ -326,14 +326,25 @@ def _queue(at: _At) -> Queue:
     attrs = at.str_map("attributes")
     if attrs is None:
         raise at.child("attributes").fail("required object is missing (GetQueueAttributes output)")
-    if "Policy" in attrs and attrs["Policy"]:
+    if attrs.get("Policy"):
         at.child("attributes").policy("Policy")  # validate the JSON text now, with its path
     return Queue(arn=arn, url=at.str_("url", required=False), attributes=attrs)
 
 
 def _grant(at: _At) -> Grant:
-    at.obj({"GrantId", "GranteePrincipal", "Operations", "Constraints", "Name", "RetiringPrincipal", "KeyId",
-            "IssuingAccount", "CreationDate"})
+    at.obj(
+        {
+            "GrantId",
+            "GranteePrincipal",
+            "Operations",
+            "Constraints",
+            "Name",
+            "RetiringPrincipal",
+            "KeyId",
+            "IssuingAccount",
+            "CreationDate",
+        }
+    )
     constraints = at.child("Constraints")
     eq = sub = None
     if constraints.value is not None:
@@ -414,7 +425,9 @@ def _account(at: _At) -> Account:
     if not ACCOUNT_RE.match(account_id):
         raise at.child("id").fail(f"{account_id!r} is not a 12-digit account id")
     if not at.has("organization"):
-        raise at.child("organization").fail("required: an object, or null when the account is in no organization")
+        raise at.child("organization").fail(
+            "required: an object, or null when the account is in no organization"
+        )
     org = at.child("organization")
     if org.value is None:
         return Account(id=account_id)
@@ -458,13 +471,25 @@ def _gap(at: _At) -> Gap:
 
 def from_json(data: Any, origin: str = "snapshot") -> Snapshot:
     at = _At(data, "", origin).obj(
-        {"schema", "version", "collected", "queues", "keys", "principals", "accounts", "vpc_endpoints", "gaps"}
+        {
+            "schema",
+            "version",
+            "collected",
+            "queues",
+            "keys",
+            "principals",
+            "accounts",
+            "vpc_endpoints",
+            "gaps",
+        }
     )
     if at.child("schema").value != SCHEMA:
         raise at.child("schema").fail(f"expected {SCHEMA!r}: this file is not an sqsdiag snapshot")
     version = at.child("version").value
     if version != VERSION:
-        raise at.child("version").fail(f"unsupported snapshot version {version!r} (this sqsdiag reads {VERSION})")
+        raise at.child("version").fail(
+            f"unsupported snapshot version {version!r} (this sqsdiag reads {VERSION})"
+        )
 
     def each(key: str) -> list[_At]:
         return at.list_(key) or []
@@ -491,7 +516,9 @@ def load(path: str | Path) -> Snapshot:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise SnapshotError(f"{p}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+        raise SnapshotError(
+            f"{p}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})"
+        ) from None
     return from_json(data, str(p))
 
 
@@ -570,7 +597,11 @@ def to_json(snap: Snapshot, collected: Mapping[str, Any] | None = None) -> dict[
         return None if ds is None else [doc(d) for d in ds]
 
     def grant(g: Grant) -> dict[str, Any]:
-        out: dict[str, Any] = {"GrantId": g.grant_id, "GranteePrincipal": g.grantee, "Operations": list(g.operations)}
+        out: dict[str, Any] = {
+            "GrantId": g.grant_id,
+            "GranteePrincipal": g.grantee,
+            "Operations": list(g.operations),
+        }
         constraints = {}
         if g.encryption_context_equals is not None:
             constraints["EncryptionContextEquals"] = dict(g.encryption_context_equals)
@@ -628,16 +659,17 @@ def to_json(snap: Snapshot, collected: Mapping[str, Any] | None = None) -> dict[
     ]
     out["accounts"] = [account(a) for a in snap.accounts]
     out["vpc_endpoints"] = [
-        {"id": v.id, "account": v.account, "service": v.service, "policy": v.policy} for v in snap.vpc_endpoints
+        {"id": v.id, "account": v.account, "service": v.service, "policy": v.policy}
+        for v in snap.vpc_endpoints
     ]
-    out["gaps"] = [
-        {k: v for k, v in vars(g).items() if v not in (None, "")} for g in snap.gaps
-    ]
+    out["gaps"] = [{k: v for k, v in vars(g).items() if v not in (None, "")} for g in snap.gaps]
     return out
 
 
 def save(snap: Snapshot, path: str | Path, collected: Mapping[str, Any] | None = None) -> None:
-    Path(path).write_text(json.dumps(to_json(snap, collected), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    Path(path).write_text(
+        json.dumps(to_json(snap, collected), indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
 
 
 def with_entities(snap: Snapshot, **changes: Any) -> Snapshot:

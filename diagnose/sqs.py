@@ -39,7 +39,15 @@ ACTIONS = (
 )
 # Q3: a queue-policy grant of these to another account has no effect.
 NO_CROSS_ACCOUNT = frozenset(
-    {"AddPermission", "RemovePermission", "SetQueueAttributes", "DeleteQueue", "ListQueueTags", "TagQueue", "UntagQueue"}
+    {
+        "AddPermission",
+        "RemovePermission",
+        "SetQueueAttributes",
+        "DeleteQueue",
+        "ListQueueTags",
+        "TagQueue",
+        "UntagQueue",
+    }
 )
 # S5: KMS operations SQS performs as the caller, in the order it performs them.
 KMS_OPERATIONS: dict[str, tuple[str, ...]] = {
@@ -66,11 +74,16 @@ def parse_action(text: str) -> Action:
     lookup = {a.lower(): a for a in ACTIONS}
     lower = name.lower()
     if lower in BATCH:
-        api = {"sendmessagebatch": "SendMessageBatch", "deletemessagebatch": "DeleteMessageBatch",
-               "changemessagevisibilitybatch": "ChangeMessageVisibilityBatch"}[lower]
+        api = {
+            "sendmessagebatch": "SendMessageBatch",
+            "deletemessagebatch": "DeleteMessageBatch",
+            "changemessagevisibilitybatch": "ChangeMessageVisibilityBatch",
+        }[lower]
         return Action(api, BATCH[lower])
     if lower not in lookup:
-        raise ValueError(f"--action {text!r} is not an SQS action (e.g. ReceiveMessage, SendMessage, DeleteMessage)")
+        raise ValueError(
+            f"--action {text!r} is not an SQS action (e.g. ReceiveMessage, SendMessage, DeleteMessage)"
+        )
     return Action(lookup[lower], lookup[lower])
 
 
@@ -121,17 +134,26 @@ def resolve_key(snapshot: Snapshot, queue: Queue, ref: str) -> KeyResolution:
         )
     if resource.startswith("alias/"):
         key = next(
-            (k for k in snapshot.keys if resource in k.aliases and k.account == account and k.region == region), None
+            (
+                k
+                for k in snapshot.keys
+                if resource in k.aliases and k.account == account and k.region == region
+            ),
+            None,
         )
         ident = f"arn:aws:kms:{region}:{account}:{resource}"
         if key is not None:
-            notes.append(f"{resource} resolves to {key.arn}; repointing the alias changes the key for new messages (S3)")
+            notes.append(
+                f"{resource} resolves to {key.arn}; repointing the alias changes the key for new messages (S3)"
+            )
     else:
         ident = f"arn:aws:kms:{region}:{account}:{resource}"
         key = snapshot.key(ident)
     if key is not None:
         if key.region != queue.region:
-            notes.append(f"the key is in {key.region} but the queue in {queue.region}: KMS keys are Regional (K11)")
+            notes.append(
+                f"the key is in {key.region} but the queue in {queue.region}: KMS keys are Regional (K11)"
+            )
             return KeyResolution("missing", key, key.arn, tuple(notes))
         return KeyResolution("found", key, key.arn, tuple(notes))
     gaps = [g for g in snapshot.gaps if g.layer == "key" and g.resource in (ref, ident)]
@@ -140,8 +162,8 @@ def resolve_key(snapshot: Snapshot, queue: Queue, ref: str) -> KeyResolution:
     if region != queue.region:
         notes.append(f"KmsMasterKeyId names region {region} but the queue is in {queue.region} (K11)")
         return KeyResolution("missing", None, ident, tuple(notes))
-    reason = (
-        f"key {ident}: " + (f"{gaps[0].operation} failed ({gaps[0].error})" if gaps else "not in the snapshot")
+    reason = f"key {ident}: " + (
+        f"{gaps[0].operation} failed ({gaps[0].error})" if gaps else "not in the snapshot"
     )
     return KeyResolution("unknown", None, ident, tuple(notes), reason)
 

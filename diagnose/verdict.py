@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from diagnose.authz import (
     AuthzInput,
@@ -43,7 +43,15 @@ from diagnose.policy import (
     parse_policy,
 )
 from diagnose.snapshot import Key, Principal, Queue, Snapshot
-from diagnose.sqs import NO_CROSS_ACCOUNT, Action, Encryption, KeyResolution, encryption_of, fas_context, resolve_key
+from diagnose.sqs import (
+    NO_CROSS_ACCOUNT,
+    Action,
+    Encryption,
+    KeyResolution,
+    encryption_of,
+    fas_context,
+    resolve_key,
+)
 from diagnose.world import World
 
 SCHEMA_VERSION = "1"
@@ -68,7 +76,7 @@ class Query:
     action: Action
     context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # given by the user, lower-case keys
     absent: frozenset[str] = frozenset()  # keys the user declares absent
-    session_policy: object | None = None  # the JSON document passed to AssumeRole
+    session_policy: dict[str, Any] | None = None  # the JSON document passed to AssumeRole
     session_name: str | None = None
 
 
@@ -113,7 +121,9 @@ def _sqs_context(query: Query, caller: Caller, now: float) -> tuple[RequestConte
         assumed.append("the call uses HTTPS (aws:SecureTransport=true), as SDKs and the CLI do by default")
     if "aws:sourcevpce" not in query.context:
         absent |= {"aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip"}
-        assumed.append("the call does not come through a VPC endpoint (give --context aws:SourceVpce=vpce-... if it does)")
+        assumed.append(
+            "the call does not come through a VPC endpoint (give --context aws:SourceVpce=vpce-... if it does)"
+        )
     if caller.type is not PrincipalType.SERVICE:
         # C7: aws:SourceArn/SourceAccount exist only when a service acts for a resource owner.
         absent |= {"aws:sourcearn", "aws:sourceaccount", "aws:sourceowner"} - set(query.context)
@@ -123,13 +133,20 @@ def _sqs_context(query: Query, caller: Caller, now: float) -> tuple[RequestConte
     return derive_context(caller, given), assumed
 
 
-def diagnose(snapshot: Snapshot, query: Query, assumptions: Assumptions = Assumptions(),
-             world: World | None = None, now: float | None = None) -> Verdict:
+def diagnose(
+    snapshot: Snapshot,
+    query: Query,
+    assumptions: Assumptions = Assumptions(),
+    world: World | None = None,
+    now: float | None = None,
+) -> Verdict:
     world = world or World(snapshot)
     queue = snapshot.queue(query.queue_arn)
     if queue is None:
-        raise QueryError(f"--queue {query.queue_arn}: not in the snapshot (queues: "
-                         f"{', '.join(q.arn for q in snapshot.queues) or 'none'})")
+        raise QueryError(
+            f"--queue {query.queue_arn}: not in the snapshot (queues: "
+            f"{', '.join(q.arn for q in snapshot.queues) or 'none'})"
+        )
     caller, principal = world.caller(query.principal, query.session_name)
     now = time.time() if now is None else now
     context, assumed = _sqs_context(query, caller, now)
@@ -152,15 +169,23 @@ def diagnose(snapshot: Snapshot, query: Query, assumptions: Assumptions = Assump
         if insecure or caller.type is PrincipalType.ANONYMOUS:
             why = "the call is not over HTTPS" if insecure else "anonymous calls are not signed with SigV4"
             layer = LayerResult(TRANSPORT, Outcome.EXPLICIT_DENY, (Evidence("queue encryption", why),))
-            steps.append(StepResult(query.action.iam, queue.arn, Decision.DENIED, (layer,),
-                                    (Blocking(TRANSPORT, True, layer.evidence, f"SSE queues require HTTPS and SigV4 (N4); {why}"),)))
+            steps.append(
+                StepResult(
+                    query.action.iam,
+                    queue.arn,
+                    Decision.DENIED,
+                    (layer,),
+                    (Blocking(TRANSPORT, True, layer.evidence, f"SSE queues require HTTPS and SigV4 (N4); {why}"),),
+                )
+            )
             errors.append(invalid_security(operation))
 
     sqs_step = _sqs_step(world, query, caller, principal, queue, context, session)
     steps.append(sqs_step)
     errors.append(
         sqs_access_denied(sqs_step, caller.arn, operation, legacy, queue.url or queue.arn)
-        if sqs_step.decision is Decision.DENIED else None
+        if sqs_step.decision is Decision.DENIED
+        else None
     )
 
     key_res: KeyResolution | None = None
@@ -170,16 +195,20 @@ def diagnose(snapshot: Snapshot, query: Query, assumptions: Assumptions = Assump
         key_res = resolve_key(snapshot, queue, enc.key_ref)
         notes.extend(key_res.notes)
         if query.action.base == "ReceiveMessage" and not assumptions.queue_has_messages:
-            notes.append("assuming the queue is empty: ReceiveMessage then returns no messages and calls no KMS "
-                         "operation (S9, UNVERIFIED)")
+            notes.append(
+                "assuming the queue is empty: ReceiveMessage then returns no messages and calls no KMS "
+                "operation (S9, UNVERIFIED)"
+            )
         else:
             for op in kms_ops:
                 step, err = _kms_step(world, op, query, caller, principal, queue, key_res, session, assumptions, now)
                 steps.append(step)
                 errors.append(err)
             if query.action.base == "ReceiveMessage":
-                notes.append("ReceiveMessage calls kms:Decrypt only when messages are returned; on an empty queue "
-                             "it succeeds (S9, UNVERIFIED). Messages encrypted under an older key need that key too (S8)")
+                notes.append(
+                    "ReceiveMessage calls kms:Decrypt only when messages are returned; on an empty queue "
+                    "it succeeds (S9, UNVERIFIED). Messages encrypted under an older key need that key too (S8)"
+                )
         notes.append(
             f"changes take effect after propagation (queue attributes up to 60 s, IAM eventually consistent, grants "
             f"up to 5 min) plus up to KmsDataKeyReusePeriodSeconds={enc.reuse_seconds} s for callers holding a "
@@ -190,29 +219,45 @@ def diagnose(snapshot: Snapshot, query: Query, assumptions: Assumptions = Assump
 
     delivery = caller.type is PrincipalType.SERVICE
     if delivery:
-        notes.append(f"{caller.service} calls SQS on its own: a failure shows in its delivery logs/metrics, never as "
-                     "an error to the publisher (X8)")
+        notes.append(
+            f"{caller.service} calls SQS on its own: a failure shows in its delivery logs/metrics, never as "
+            "an error to the publisher (X8)"
+        )
     return _combine(query, caller, queue, enc, key_res, steps, errors, notes, assumed, delivery)
 
 
-def _combine(query: Query, caller: Caller, queue: Queue, enc: Encryption, key_res: KeyResolution | None,
-             steps: list[StepResult], errors: list[CallerError | None], notes: list[str], assumed: list[str],
-             delivery: bool) -> Verdict:
+def _combine(
+    query: Query,
+    caller: Caller,
+    queue: Queue,
+    enc: Encryption,
+    key_res: KeyResolution | None,
+    steps: list[StepResult],
+    errors: list[CallerError | None],
+    notes: list[str],
+    assumed: list[str],
+    delivery: bool,
+) -> Verdict:
     reached = True
     marked: list[StepResult] = []
     blocking: list[BlockingEntry] = []
     error: CallerError | None = None
     unknowns: list[str] = []
     earlier_unknown = False
-    for step, err in zip(steps, errors):
+    for step, err in zip(steps, errors, strict=True):
         marked.append(replace(step, reached=reached))
         blocking.extend(BlockingEntry(step.step, b, reached) for b in step.blocking)
         unknowns.extend(f"{step.step}: {u}" for u in step.unknowns)
         if step.decision is Decision.DENIED and reached:
             error = err
             if error is not None and earlier_unknown:
-                error = replace(error, uncertain=(*error.uncertain,
-                                "an earlier step is inconclusive; if it denies, the caller sees that error instead"))
+                error = replace(
+                    error,
+                    uncertain=(
+                        *error.uncertain,
+                        "an earlier step is inconclusive; if it denies, the caller sees that error instead",
+                    ),
+                )
             reached = False
         elif step.decision is Decision.INCONCLUSIVE:
             earlier_unknown = True
@@ -223,18 +268,32 @@ def _combine(query: Query, caller: Caller, queue: Queue, enc: Encryption, key_re
     else:
         decision = Decision.ALLOWED
     assumptions_text = [*assumed]
-    return Verdict(decision, query, caller, queue, enc, key_res, tuple(marked), error, tuple(blocking),
-                   tuple(dict.fromkeys(unknowns)), tuple(dict.fromkeys(notes)), tuple(assumptions_text), delivery)
+    return Verdict(
+        decision,
+        query,
+        caller,
+        queue,
+        enc,
+        key_res,
+        tuple(marked),
+        error,
+        tuple(blocking),
+        tuple(dict.fromkeys(unknowns)),
+        tuple(dict.fromkeys(notes)),
+        tuple(assumptions_text),
+        delivery,
+    )
 
 
-def _identity_inputs(world: World, caller: Caller, principal: Principal | None,
-                     session: Docs | None) -> dict[str, Docs | None]:
+def _identity_inputs(
+    world: World, caller: Caller, principal: Principal | None, session: Docs | None
+) -> tuple[Docs | None, Docs | None, Docs | None]:
+    """(identity policies, permissions boundary, session policy) of the caller; None where not applicable."""
     if caller.type in (PrincipalType.SERVICE, PrincipalType.ANONYMOUS, PrincipalType.ROOT):
-        return {"identity": None, "boundary": None, "session": None}
+        return None, None, None
     if caller.type is PrincipalType.FEDERATED_USER:
-        return {"identity": Docs(unknown=(f"the policies of the IAM user who federated {caller.arn}",)),
-                "boundary": None, "session": session}
-    return {"identity": world.identity(principal, caller), "boundary": world.boundary(principal), "session": session}
+        return Docs(unknown=(f"the policies of the IAM user who federated {caller.arn}",)), None, session
+    return world.identity(principal, caller), world.boundary(principal), session
 
 
 def _scp_for(world: World, caller: Caller) -> OrgLevels | None:
@@ -245,8 +304,15 @@ def _scp_for(world: World, caller: Caller) -> OrgLevels | None:
     return world.org_levels(caller.account, "scp")
 
 
-def _sqs_step(world: World, query: Query, caller: Caller, principal: Principal | None, queue: Queue,
-              context: RequestContext, session: Docs | None) -> StepResult:
+def _sqs_step(
+    world: World,
+    query: Query,
+    caller: Caller,
+    principal: Principal | None,
+    queue: Queue,
+    context: RequestContext,
+    session: Docs | None,
+) -> StepResult:
     vpce = None
     endpoint = context.values.get("aws:sourcevpce")
     if endpoint:
@@ -257,6 +323,7 @@ def _sqs_step(world: World, query: Query, caller: Caller, principal: Principal |
             vpce = Docs((world.parse(record.policy, f"VPC endpoint policy of {record.id}", PolicyKind.VPC_ENDPOINT),))
         else:
             vpce = Docs(unknown=(f"policy of VPC endpoint {record.id} (not read)",))
+    identity, boundary, session_docs = _identity_inputs(world, caller, principal, session)
     inp = AuthzInput(
         request=Request(caller, query.action.iam, queue.arn, context),
         resource_account=queue.account,
@@ -264,7 +331,9 @@ def _sqs_step(world: World, query: Query, caller: Caller, principal: Principal |
         scp=_scp_for(world, caller),
         rcp=world.org_levels(queue.account, "rcp"),
         vpce=vpce,
-        **_identity_inputs(world, caller, principal, session),
+        identity=identity,
+        boundary=boundary,
+        session=session_docs,
     )
     step = authorize(inp)
     cross = caller.account is not None and caller.account != queue.account
@@ -274,29 +343,54 @@ def _sqs_step(world: World, query: Query, caller: Caller, principal: Principal |
     return step
 
 
-def _kms_step(world: World, op: str, query: Query, caller: Caller, principal: Principal | None, queue: Queue,
-              key_res: KeyResolution, session: Docs | None, assumptions: Assumptions,
-              now: float) -> tuple[StepResult, CallerError | None]:
+def _kms_step(
+    world: World,
+    op: str,
+    query: Query,
+    caller: Caller,
+    principal: Principal | None,
+    queue: Queue,
+    key_res: KeyResolution,
+    session: Docs | None,
+    assumptions: Assumptions,
+    now: float,
+) -> tuple[StepResult, CallerError | None]:
     action = f"kms:{op}"
     operation = query.action.api
     key = key_res.key
     resource = key_res.arn or "unknown key"
     if key_res.status == "unknown":
-        return (StepResult(action, resource, Decision.INCONCLUSIVE, (), unknowns=(key_res.unknown_reason,)), None)
+        return (
+            StepResult(action, resource, Decision.INCONCLUSIVE, (), unknowns=(key_res.unknown_reason,)),
+            None,
+        )
     if key_res.status == "missing" or key is None:
         layer = LayerResult(KEY_STATE, Outcome.EXPLICIT_DENY, (Evidence(resource, "the key does not exist here"),))
-        block = Blocking(KEY_STATE, True, layer.evidence, "the key does not exist (deleted, never existed, or in "
-                         "another Region: K8, K11)")
-        return (StepResult(action, resource, Decision.DENIED, (layer,), (block,)),
-                key_not_found(resource, operation))
+        block = Blocking(
+            KEY_STATE,
+            True,
+            layer.evidence,
+            "the key does not exist (deleted, never existed, or in another Region: K8, K11)",
+        )
+        return (
+            StepResult(action, resource, Decision.DENIED, (layer,), (block,)),
+            key_not_found(resource, operation),
+        )
 
     values, absent = fas_context(caller.account, queue, assumptions.fas_source_ip)
     if caller.type is PrincipalType.SERVICE:
         values.update({k: v for k, v in query.context.items() if k in ("aws:sourcearn", "aws:sourceaccount")})
         values["aws:viaawsservice"] = ("false",)  # the service calls KMS itself (S12), not a forward-access hop
         values.pop("kms:calleraccount", None)
-    context = derive_context(caller, RequestContext(values=values, absent=absent,
-                                                    multi_valued=frozenset({"aws:calledvia", "kms:encryptioncontextkeys"})))
+    context = derive_context(
+        caller,
+        RequestContext(
+            values=values,
+            absent=absent,
+            multi_valued=frozenset({"aws:calledvia", "kms:encryptioncontextkeys"}),
+        ),
+    )
+    identity, boundary, session_docs = _identity_inputs(world, caller, principal, session)
     inp = AuthzInput(
         request=Request(caller, action, key.arn, context),
         resource_account=key.account,
@@ -307,38 +401,65 @@ def _kms_step(world: World, op: str, query: Query, caller: Caller, principal: Pr
         grants=world.grants(key) if caller.type is not PrincipalType.SERVICE else None,
         encryption_context={"aws:sqs:arn": queue.arn},
         cross_account_grant_needs_iam=assumptions.cross_account_grant_needs_iam,
-        **_identity_inputs(world, caller, principal, session),
+        identity=identity,
+        boundary=boundary,
+        session=session_docs,
     )
     step = authorize(inp)
-    error = kms_access_denied(step, caller.arn, operation, assumptions.message_style == "legacy") \
-        if step.decision is Decision.DENIED else None
+    error = (
+        kms_access_denied(step, caller.arn, operation, assumptions.message_style == "legacy")
+        if step.decision is Decision.DENIED
+        else None
+    )
 
     # K8/K10: key state and type, ordered against authorization per the configured assumption.
     state_block, state_error = _key_state(key, operation, assumptions)
     if key.state is None:
-        step = replace(step, unknowns=(*step.unknowns, f"key-state: state of {key.arn} not read"),
-                       decision=Decision.INCONCLUSIVE if step.decision is Decision.ALLOWED else step.decision)
+        step = replace(
+            step,
+            unknowns=(*step.unknowns, f"key-state: state of {key.arn} not read"),
+            decision=Decision.INCONCLUSIVE if step.decision is Decision.ALLOWED else step.decision,
+        )
     if state_block is not None:
         same = caller.account == key.account
         state_first = assumptions.key_state_first == "state" or (assumptions.key_state_first == "auto" and same)
         layer = LayerResult(KEY_STATE, Outcome.EXPLICIT_DENY, state_block.evidence, note=state_block.note)
-        blocking = (state_block, *step.blocking) if state_first or step.decision is not Decision.DENIED \
+        blocking = (
+            (state_block, *step.blocking)
+            if state_first or step.decision is not Decision.DENIED
             else (*step.blocking, state_block)
+        )
         if state_first or step.decision is not Decision.DENIED:
             error = state_error
-        step = replace(step, decision=Decision.DENIED, layers=(layer, *step.layers), blocking=blocking,
-                       notes=(*step.notes, "the order of key-state and authorization errors is UNVERIFIED "
-                              "(section 12 step 4): configurable with --key-state-first"))
+        step = replace(
+            step,
+            decision=Decision.DENIED,
+            layers=(layer, *step.layers),
+            blocking=blocking,
+            notes=(
+                *step.notes,
+                "the order of key-state and authorization errors is UNVERIFIED "
+                "(section 12 step 4): configurable with --key-state-first",
+            ),
+        )
     return step, error
 
 
 def _key_state(key: Key, operation: str, assumptions: Assumptions) -> tuple[Blocking | None, CallerError | None]:
     if key.state not in (None, "Enabled"):
         err = key_state_error(key.state, key.arn, operation, assumptions.pending_deletion_code)
-        return Blocking(KEY_STATE, True, (Evidence(key.arn, f"KeyState {key.state}"),),
-                        f"the key is {key.state}; every KMS call fails once cached data keys expire (K8, K9)"), err
+        return Blocking(
+            KEY_STATE,
+            True,
+            (Evidence(key.arn, f"KeyState {key.state}"),),
+            f"the key is {key.state}; every KMS call fails once cached data keys expire (K8, K9)",
+        ), err
     if (key.spec not in (None, "SYMMETRIC_DEFAULT")) or (key.usage not in (None, "ENCRYPT_DECRYPT")):
         err = key_usage_error(key.arn, key.spec, key.usage, operation)
-        return Blocking(KEY_STATE, True, (Evidence(key.arn, f"KeySpec {key.spec}, KeyUsage {key.usage}"),),
-                        "SSE needs a symmetric encryption key (K10)"), err
+        return Blocking(
+            KEY_STATE,
+            True,
+            (Evidence(key.arn, f"KeySpec {key.spec}, KeyUsage {key.usage}"),),
+            "SSE needs a symmetric encryption key (K10)",
+        ), err
     return None, None

@@ -57,7 +57,9 @@ class World:
             return Docs((self.parse(key.policy, origin, PolicyKind.KEY),))
         if key.manager == "AWS" and "alias/aws/sqs" in key.aliases:
             doc = aws_sqs_key_policy(key.account, key.region)
-            return Docs((self.parse(doc, f"key policy of {key.arn} (documented AWS managed policy)", PolicyKind.KEY),))
+            return Docs(
+                (self.parse(doc, f"key policy of {key.arn} (documented AWS managed policy)", PolicyKind.KEY),)
+            )
         return Docs(unknown=(self._gap_text("key-policy", key.arn, f"key policy of {key.arn}"),))
 
     def grants(self, key: Key) -> Grants:
@@ -69,8 +71,12 @@ class World:
                 grant_id=g.grant_id,
                 grantee=g.grantee,
                 operations=g.operations,
-                context_equals=dict(g.encryption_context_equals) if g.encryption_context_equals is not None else None,
-                context_subset=dict(g.encryption_context_subset) if g.encryption_context_subset is not None else None,
+                context_equals=dict(g.encryption_context_equals)
+                if g.encryption_context_equals is not None
+                else None,
+                context_subset=dict(g.encryption_context_subset)
+                if g.encryption_context_subset is not None
+                else None,
                 name=g.name,
             )
             for g in key.grants
@@ -89,7 +95,11 @@ class World:
             ref = caller.role_arn or caller.arn
             return Docs(unknown=(self._gap_text("identity-policy", ref, f"identity policies of {ref}"),))
         if principal.policies is None:
-            return Docs(unknown=(self._gap_text("identity-policy", principal.arn, f"identity policies of {principal.arn}"),))
+            return Docs(
+                unknown=(
+                    self._gap_text("identity-policy", principal.arn, f"identity policies of {principal.arn}"),
+                )
+            )
         return Docs(self._docs(principal.policies, principal.arn.rsplit("/", 1)[-1], PolicyKind.IDENTITY))
 
     def boundary(self, principal: Principal | None) -> Docs | None:
@@ -97,7 +107,9 @@ class World:
             return None  # unknown principal: its identity layer is already unknown
         if principal.boundary is None:
             if self.snapshot.gaps_for("permissions-boundary", principal.arn):
-                return Docs(unknown=(self._gap_text("permissions-boundary", principal.arn, "permissions boundary"),))
+                return Docs(
+                    unknown=(self._gap_text("permissions-boundary", principal.arn, "permissions boundary"),)
+                )
             return None
         name = principal.arn.rsplit("/", 1)[-1]
         return Docs(self._docs((principal.boundary,), name, PolicyKind.BOUNDARY))
@@ -122,7 +134,10 @@ class World:
                 levels.append((label, Docs(unknown=(label,))))
             else:
                 pkind = PolicyKind.SCP if kind == "scp" else PolicyKind.RCP
-                parsed = tuple(self.parse(d.document, f"{kind.upper()} {d.name!r} at {node.name or node.id}", pkind) for d in docs)
+                parsed = tuple(
+                    self.parse(d.document, f"{kind.upper()} {d.name!r} at {node.name or node.id}", pkind)
+                    for d in docs
+                )
                 levels.append((label, Docs(parsed)))
         return OrgLevels(tuple(levels))
 
@@ -151,7 +166,9 @@ class World:
         if arn.service == "sts" and resource.startswith("assumed-role/"):
             parts = resource.split("/")
             if len(parts) != 3 or not all(parts[1:]):
-                raise ValueError(f"--principal {text!r}: expected arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION")
+                raise ValueError(
+                    f"--principal {text!r}: expected arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION"
+                )
             role = self.snapshot.role_by_name(account, parts[1])
             return self._session(account, parts[1], parts[2], role), role
         if arn.service == "sts" and resource.startswith("federated-user/"):
@@ -160,12 +177,16 @@ class World:
             raise ValueError(f"--principal {text!r}: expected an iam or sts ARN")
         if resource == "root":
             principal = self.snapshot.principal(str(arn))
-            return Caller(PrincipalType.ROOT, str(arn), account=account, tags={}, **self._org(account)), principal
+            return Caller(
+                PrincipalType.ROOT, str(arn), account=account, tags={}, **self._org(account)
+            ), principal
         if resource.startswith("role/"):
             name = resource.rsplit("/", 1)[-1]
             role = self.snapshot.principal(str(arn)) or self.snapshot.role_by_name(account, name)
             if role is not None and role.arn != str(arn):
-                raise ValueError(f"--principal {text!r}: the role's ARN is {role.arn} (a role ARN includes its path)")
+                raise ValueError(
+                    f"--principal {text!r}: the role's ARN is {role.arn} (a role ARN includes its path)"
+                )
             return self._session(account, name, session_name or DEFAULT_SESSION_NAME, role, str(arn)), role
         if resource.startswith("user/"):
             user = self.snapshot.principal(str(arn))

@@ -12,8 +12,19 @@ REGION_URL = "https://sqs.ap-northeast-1.amazonaws.com/111111111111"
 
 
 def why(capsys: pytest.CaptureFixture[str], fixture: str, queue: str, *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    run = run_cli(capsys, "why-denied", "--snapshot", str(ARTICLE / fixture), "--queue", f"{REGION_URL}/{queue}",
-                  "--principal", CONSUMER, "--format", "json", *extra)
+    run = run_cli(
+        capsys,
+        "why-denied",
+        "--snapshot",
+        str(ARTICLE / fixture),
+        "--queue",
+        f"{REGION_URL}/{queue}",
+        "--principal",
+        CONSUMER,
+        "--format",
+        "json",
+        *extra,
+    )
     assert run.err == ""
     return run.code, json.loads(run.out)
 
@@ -26,7 +37,9 @@ def test_s1_sse_sqs_shared_by_queue_policy_alone_is_allowed(capsys: pytest.Captu
     assert out["schema_version"] == "1"
 
 
-def test_k3_customer_key_with_queue_policy_only_is_kms_access_denied(capsys: pytest.CaptureFixture[str]) -> None:
+def test_k3_customer_key_with_queue_policy_only_is_kms_access_denied(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, out = why(capsys, "2-sse-kms-queue-policy-only.json", "hoge-sse-customer")
     assert code == 1 and out["decision"] == "denied"
     assert out["error"]["code"] == "KMS.AccessDeniedException"
@@ -54,7 +67,9 @@ def test_x6_legacy_message_is_the_articles_text(capsys: pytest.CaptureFixture[st
         "The ciphertext refers to a customer master key that does not exist, does not exist in this region, "
         "or you are not allowed to access."
     )
-    assert out["error"]["kms_suffix"].startswith("(Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException")
+    assert out["error"]["kms_suffix"].startswith(
+        "(Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException"
+    )
 
 
 def test_k3_after_sharing_the_key_receive_is_allowed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,7 +80,9 @@ def test_k3_after_sharing_the_key_receive_is_allowed(capsys: pytest.CaptureFixtu
     assert key_layer["evidence"][0]["statement"] == "Sid 'AllowConsumerAccountToDecrypt'"
 
 
-def test_s11_aws_managed_key_cross_account_denied_with_no_key_policy_fix(capsys: pytest.CaptureFixture[str]) -> None:
+def test_s11_aws_managed_key_cross_account_denied_with_no_key_policy_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, out = why(capsys, "4-aws-sqs-key-cross-account.json", "hoge-sse-default")
     assert code == 1 and out["error"]["code"] == "KMS.AccessDeniedException"
     assert [(b["step"], b["layer"]) for b in out["blocking"]] == [("kms:Decrypt", "key-policy")]

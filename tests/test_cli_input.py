@@ -24,8 +24,16 @@ def _bad(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 
 def test_missing_snapshot_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    line = _bad(capsys, "why-denied", "--snapshot", str(tmp_path / "nope.json"), "--queue", QUEUE,
-                "--principal", CONSUMER)
+    line = _bad(
+        capsys,
+        "why-denied",
+        "--snapshot",
+        str(tmp_path / "nope.json"),
+        "--queue",
+        QUEUE,
+        "--principal",
+        CONSUMER,
+    )
     assert "nope.json" in line and "cannot read" in line
 
 
@@ -54,7 +62,9 @@ def test_invalid_field_names_its_json_path(capsys: pytest.CaptureFixture[str], t
     assert "keys[0].arn" in line
 
 
-def test_bad_policy_in_snapshot_names_document_and_path(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_bad_policy_in_snapshot_names_document_and_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     data = json.loads(Path(CASE2).read_text())
     data["keys"][0]["policy"]["Statement"][0]["Effect"] = "allow"  # P5: Effect is case-sensitive
     f = tmp_path / "effect.json"
@@ -64,8 +74,16 @@ def test_bad_policy_in_snapshot_names_document_and_path(capsys: pytest.CaptureFi
 
 
 def test_queue_not_in_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
-    line = _bad(capsys, "why-denied", "-s", CASE2, "--queue",
-                "arn:aws:sqs:ap-northeast-1:111111111111:other", "--principal", CONSUMER)
+    line = _bad(
+        capsys,
+        "why-denied",
+        "-s",
+        CASE2,
+        "--queue",
+        "arn:aws:sqs:ap-northeast-1:111111111111:other",
+        "--principal",
+        CONSUMER,
+    )
     assert "--queue" in line and "not in the snapshot" in line
 
 
@@ -90,14 +108,34 @@ def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
 def test_session_policy_file_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     f = tmp_path / "session.json"
     f.write_text("[", encoding="utf-8")
-    line = _bad(capsys, "why-denied", "-s", CASE2, "--queue", QUEUE, "--principal", CONSUMER,
-                "--session-policy", str(f))
+    line = _bad(
+        capsys,
+        "why-denied",
+        "-s",
+        CASE2,
+        "--queue",
+        QUEUE,
+        "--principal",
+        CONSUMER,
+        "--session-policy",
+        str(f),
+    )
     assert "--session-policy" in line and "session.json" in line
 
 
 def test_conflicting_snapshots_are_reported_not_overwritten(capsys: pytest.CaptureFixture[str]) -> None:
-    line = _bad(capsys, "why-denied", "-s", CASE2, "-s", str(ARTICLE / "3-sse-kms-key-shared.json"),
-                "--queue", QUEUE, "--principal", CONSUMER)
+    line = _bad(
+        capsys,
+        "why-denied",
+        "-s",
+        CASE2,
+        "-s",
+        str(ARTICLE / "3-sse-kms-key-shared.json"),
+        "--queue",
+        QUEUE,
+        "--principal",
+        CONSUMER,
+    )
     assert "conflicting facts" in line and "policy" in line
 
 

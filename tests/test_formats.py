@@ -6,8 +6,15 @@ import pytest
 
 from tests.helpers import ARTICLE, CONSUMER, run_cli
 
-ARGS = ("why-denied", "-s", str(ARTICLE / "2-sse-kms-queue-policy-only.json"), "--queue",
-        "arn:aws:sqs:ap-northeast-1:111111111111:hoge-sse-customer", "--principal", CONSUMER)
+ARGS = (
+    "why-denied",
+    "-s",
+    str(ARTICLE / "2-sse-kms-queue-policy-only.json"),
+    "--queue",
+    "arn:aws:sqs:ap-northeast-1:111111111111:hoge-sse-customer",
+    "--principal",
+    CONSUMER,
+)
 
 
 def test_text_puts_the_verdict_first_then_layers_then_fixes(capsys: pytest.CaptureFixture[str]) -> None:

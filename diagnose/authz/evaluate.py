@@ -199,7 +199,9 @@ def authorize(inp: AuthzInput) -> StepResult:
     if is_service:
         path = direct
     elif same_account:
-        via_iam = tri_and(identity_allow, limits) if not inp.kms else tri_and(delegation, identity_allow, limits)
+        via_iam = (
+            tri_and(identity_allow, limits) if not inp.kms else tri_and(delegation, identity_allow, limits)
+        )
         path = tri_or(direct, tri_and(role_grant, limits), via_iam, grant_allow)
     else:
         grant_iam = tri_and(identity_allow, limits) if inp.cross_account_grant_needs_iam else limits
@@ -229,8 +231,15 @@ def authorize(inp: AuthzInput) -> StepResult:
     if path is False:
         blocking.extend(
             _path_blockers(
-                inp, parts, resource_name, same_account, is_service,
-                direct=direct, role_grant=role_grant, delegation=delegation, grant_allow=grant_allow,
+                inp,
+                parts,
+                resource_name,
+                same_account,
+                is_service,
+                direct=direct,
+                role_grant=role_grant,
+                delegation=delegation,
+                grant_allow=grant_allow,
                 identity_allow=identity_allow,
             )
         )
@@ -278,15 +287,22 @@ def _path_blockers(
 
     identity_evidence = parts[IDENTITY].result.evidence if IDENTITY in parts else ()
     if is_service:
-        return [Blocking(resource_name, False, res.evidence, f"{resource_name} must name the service principal")]
+        return [
+            Blocking(resource_name, False, res.evidence, f"{resource_name} must name the service principal")
+        ]
     if same_account and not inp.kms:
         if tri_or(direct, role_grant, identity_allow) is False:
             note = ""
             if delegation is True:
                 note = "the queue policy names the account, which only delegates to IAM (E4)"
             out.append(
-                Blocking(IDENTITY, False, identity_evidence, note,
-                         alternative="a queue-policy statement naming this role, session or user would also grant")
+                Blocking(
+                    IDENTITY,
+                    False,
+                    identity_evidence,
+                    note,
+                    alternative="a queue-policy statement naming this role, session or user would also grant",
+                )
             )
         limit_blockers()
         return out
@@ -294,26 +310,39 @@ def _path_blockers(
         if tri_or(direct, role_grant, grant_allow) is False:
             if delegation is False:
                 out.append(
-                    Blocking(KEY_POLICY, False, res.evidence,
-                             "the key policy neither names the caller nor enables IAM policies (K1)",
-                             alternative="a KMS grant to the caller would also allow")
+                    Blocking(
+                        KEY_POLICY,
+                        False,
+                        res.evidence,
+                        "the key policy neither names the caller nor enables IAM policies (K1)",
+                        alternative="a KMS grant to the caller would also allow",
+                    )
                 )
             elif identity_allow is False:
                 out.append(
-                    Blocking(IDENTITY, False, identity_evidence, "the key policy delegates to IAM (K1, K2)",
-                             alternative="a key-policy statement naming the caller would also allow")
+                    Blocking(
+                        IDENTITY,
+                        False,
+                        identity_evidence,
+                        "the key policy delegates to IAM (K1, K2)",
+                        alternative="a key-policy statement naming the caller would also allow",
+                    )
                 )
         limit_blockers()
         return out
     # Cross account: both sides must allow (E5, K3).
     if tri_or(direct, role_grant, delegation, grant_allow) is False:
-        note = "cross-account: the key policy must allow the caller or its account (K3)" if inp.kms else (
-            "cross-account: the queue policy must allow the caller or its account (E5)"
+        note = (
+            "cross-account: the key policy must allow the caller or its account (K3)"
+            if inp.kms
+            else ("cross-account: the queue policy must allow the caller or its account (E5)")
         )
         out.append(Blocking(resource_name, False, res.evidence, note))
     if identity_allow is False and not (grant_allow is True and not inp.cross_account_grant_needs_iam):
-        note = "cross-account: the caller's own account must allow it too (K3)" if inp.kms else (
-            "cross-account: the caller's own account must allow it too (E5)"
+        note = (
+            "cross-account: the caller's own account must allow it too (K3)"
+            if inp.kms
+            else ("cross-account: the caller's own account must allow it too (E5)")
         )
         out.append(Blocking(IDENTITY, False, identity_evidence, note))
     limit_blockers()

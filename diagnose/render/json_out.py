@@ -15,7 +15,11 @@ def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
 
 
 def _layer(layer: LayerResult) -> dict[str, Any]:
-    out: dict[str, Any] = {"layer": layer.layer, "outcome": layer.outcome.value, "evidence": _evidence(layer.evidence)}
+    out: dict[str, Any] = {
+        "layer": layer.layer,
+        "outcome": layer.outcome.value,
+        "evidence": _evidence(layer.evidence),
+    }
     if layer.residuals:
         out["residuals"] = [r.describe() for r in layer.residuals]
     if layer.unreadable:
@@ -80,7 +84,9 @@ def verdict_json(verdict: Verdict, fixes: FixSet | None = None) -> dict[str, Any
             "encryption": verdict.encryption.mode,
             "kms_master_key_id": verdict.encryption.key_ref,
         },
-        "key": None if key is None else {
+        "key": None
+        if key is None
+        else {
             "arn": key.arn,
             "status": key.status,
             "manager": key.key.manager if key.key else None,

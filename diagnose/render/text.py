@@ -8,8 +8,13 @@ from diagnose.authz import Decision, Outcome
 from diagnose.fix import FixSet
 from diagnose.verdict import Verdict
 
-_ICON = {Outcome.ALLOW: "✓", Outcome.EXPLICIT_DENY: "✗", Outcome.IMPLICIT_DENY: "✗", Outcome.UNKNOWN: "?",
-         Outcome.NOT_APPLICABLE: "·"}
+_ICON = {
+    Outcome.ALLOW: "✓",
+    Outcome.EXPLICIT_DENY: "✗",
+    Outcome.IMPLICIT_DENY: "✗",
+    Outcome.UNKNOWN: "?",
+    Outcome.NOT_APPLICABLE: "·",
+}
 
 
 def headline(verdict: Verdict) -> str:
@@ -17,7 +22,9 @@ def headline(verdict: Verdict) -> str:
     if verdict.decision is Decision.ALLOWED:
         return f"ALLOWED: {who} can call {what} on {verdict.queue.arn}"
     if verdict.decision is Decision.INCONCLUSIVE:
-        return f"INCONCLUSIVE: {what} by {who} on {verdict.queue.arn} depends on what is listed under 'Unknown'"
+        return (
+            f"INCONCLUSIVE: {what} by {who} on {verdict.queue.arn} depends on what is listed under 'Unknown'"
+        )
     code = verdict.error.code if verdict.error else "denied"
     side = " (delivery-side: the publisher is not told)" if verdict.delivery_side else ""
     return f"DENIED ({code}): {who} cannot call {what} on {verdict.queue.arn}{side}"
@@ -29,23 +36,32 @@ def _lines(verdict: Verdict, fixes: FixSet | None, md: bool) -> list[str]:
     code = (lambda s: f"`{s}`") if md else (lambda s: s)
     out = [f"## {headline(verdict)}" if md else headline(verdict), ""]
     enc = verdict.encryption
-    enc_text = {"none": "no server-side encryption", "sse-sqs": "SSE-SQS (SQS managed keys)",
-                "sse-kms": f"SSE-KMS with {enc.key_ref}"}[enc.mode]
+    enc_text = {
+        "none": "no server-side encryption",
+        "sse-sqs": "SSE-SQS (SQS managed keys)",
+        "sse-kms": f"SSE-KMS with {enc.key_ref}",
+    }[enc.mode]
     if verdict.key and verdict.key.key:
         k = verdict.key.key
         enc_text += "" if k.arn == enc.key_ref else f" → {k.arn}"
         enc_text += f" ({'AWS managed' if k.manager == 'AWS' else 'customer managed'}, {k.state})"
     out.append(f"{'**Queue**' if md else 'Queue'}: {code(verdict.queue.arn)}, {enc_text}")
-    out.append(f"{'**Caller**' if md else 'Caller'}: {code(verdict.caller.arn)} ({verdict.caller.type.value})")
+    out.append(
+        f"{'**Caller**' if md else 'Caller'}: {code(verdict.caller.arn)} ({verdict.caller.type.value})"
+    )
     if verdict.error:
-        out.append(f"{'**Error the caller sees**' if md else 'Error the caller sees'}: {code(verdict.error.cli)}")
+        out.append(
+            f"{'**Error the caller sees**' if md else 'Error the caller sees'}: {code(verdict.error.cli)}"
+        )
         for u in verdict.error.uncertain:
             out.append(f"{sub}note: {u}")
     out.append("")
     out.append("### Steps" if md else "Steps")
     for step in verdict.steps:
         reached = "" if step.reached else " (not reached: an earlier step fails; must change too)"
-        out.append(f"{bullet}{code(step.step)} on {code(step.resource)}: {step.decision.value.upper()}{reached}")
+        out.append(
+            f"{bullet}{code(step.step)} on {code(step.resource)}: {step.decision.value.upper()}{reached}"
+        )
         for layer in step.layers:
             ev = "; ".join(str(e) for e in layer.evidence[:3]) or "-"
             out.append(f"{sub}{_ICON[layer.outcome]} {layer.layer}: {layer.outcome.value} — {ev}")
@@ -66,7 +82,9 @@ def _lines(verdict: Verdict, fixes: FixSet | None, md: bool) -> list[str]:
         out.extend(f"{bullet}{u}" for u in verdict.unknowns)
     if fixes is not None and (fixes.fixes or fixes.unfixable):
         out.append("")
-        out.append("### Fixes (verified by re-evaluation)" if md else "Fixes (each verified by re-evaluation)")
+        out.append(
+            "### Fixes (verified by re-evaluation)" if md else "Fixes (each verified by re-evaluation)"
+        )
         for fix in fixes.fixes:
             out.append(f"{bullet}{fix.title}: after it, the call is {fix.decision_after}")
             for change in fix.changes:
