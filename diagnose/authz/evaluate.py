@@ -49,6 +49,7 @@ from diagnose.policy import (
 
 # Stage order of E2 (VPC endpoint policies are evaluated "in addition", N1: listed last).
 ORDER = (RCP, SCP, RESOURCE, KEY_POLICY, GRANT, IDENTITY, BOUNDARY, SESSION, VPCE)
+_RANK = {name: i for i, name in enumerate(ORDER)}
 
 # Principal forms whose same-account grant needs nothing else (E4 rows: session, user, federated user, "*").
 _DIRECT = frozenset(
@@ -75,12 +76,22 @@ class _Layer:
     decision: PolicyDecision | None = None
 
 
-def _allow_by(decision: PolicyDecision | None, kinds: Iterable[PrincipalMatch | None], unknown: bool) -> Tri:
+# A unique id (P4) names a role or a user: it counts as the role form for sessions, as direct otherwise.
+_DIRECT_ROLE = _DIRECT
+_DIRECT_OTHER = _DIRECT | {PrincipalMatch.UNIQUE_ID}
+_ROLE_ROLE = frozenset({PrincipalMatch.ROLE, PrincipalMatch.UNIQUE_ID})
+_ROLE_OTHER = frozenset({PrincipalMatch.ROLE})
+_ACCOUNT = frozenset({PrincipalMatch.ACCOUNT})
+
+
+def _allow_by(decision: PolicyDecision | None, kinds: frozenset[PrincipalMatch], unknown: bool) -> Tri:
+    """Does an Allow statement whose principal matched in one of ``kinds`` apply?"""
     if decision is None:
         return None if unknown else False
-    wanted = set(kinds)
-    parts = [r.applies for r in decision.allow_statements if r.principal_match in wanted]
-    return tri_or(*parts, *((None,) if unknown else ()))
+    parts = [r.applies for r in decision.allow_statements if r.principal_match in kinds]
+    if unknown:
+        parts.append(None)
+    return tri_or(*parts)
 
 
 def _residuals(results: Iterable[StatementResult]) -> tuple[Residual, ...]:
@@ -89,59 +100,65 @@ def _residuals(results: Iterable[StatementResult]) -> tuple[Residual, ...]:
 
 def _layer(name: str, docs: Docs, request: Request, action_text: str) -> _Layer:
     decision = evaluate_policies(docs.policies, request)
-    unknown = bool(docs.unknown)
-    deny = tri_or(decision.deny, None) if unknown and decision.deny is not True else decision.deny
-    allow = tri_or(decision.allow, None) if unknown and decision.allow is not True else decision.allow
-    definite_denies = tuple(r for r in decision.deny_statements if r.applies is True)
-    definite_allows = tuple(r for r in decision.allow_statements if r.applies is True)
-    residuals = _residuals(decision.deny_statements + decision.allow_statements)
+    deny, allow = decision.deny, decision.allow
+    if docs.unknown:  # an unread document could deny or allow
+        deny = True if deny is True else None
+        allow = True if allow is True else None
+    residuals: tuple[Residual, ...] = ()
+    if deny is None or allow is None:
+        residuals = _residuals(decision.deny_statements + decision.allow_statements)
     if deny is True:
-        outcome, evidence = Outcome.EXPLICIT_DENY, evidence_of(definite_denies)
+        outcome = Outcome.EXPLICIT_DENY
+        evidence = evidence_of(tuple(r for r in decision.deny_statements if r.applies is True))
     elif allow is True and deny is False:
-        outcome, evidence = Outcome.ALLOW, evidence_of(definite_allows)
+        outcome = Outcome.ALLOW
+        evidence = evidence_of(tuple(r for r in decision.allow_statements if r.applies is True))
     elif allow is False:
         outcome = Outcome.IMPLICIT_DENY
         names = ", ".join(p.origin for p in docs.policies) or "no document"
         evidence = (Evidence(names, f"no statement allows {action_text}"),)
     else:
-        outcome, evidence = Outcome.UNKNOWN, evidence_of(definite_allows)
-    result = LayerResult(name, outcome, evidence, residuals, docs.unknown)
-    return _Layer(deny, allow, result, decision)
+        outcome = Outcome.UNKNOWN
+        evidence = evidence_of(tuple(r for r in decision.allow_statements if r.applies is True))
+    return _Layer(deny, allow, LayerResult(name, outcome, evidence, residuals, docs.unknown), decision)
 
 
 def _org_layer(name: str, org: OrgLevels, request: Request, action_text: str) -> _Layer:
     """SCPs/RCPs: a deny at any level denies; every level must allow (O1, O3)."""
     denies: list[Tri] = [None] if org.unknown else []
     allows: list[Tri] = [None] if org.unknown else []
-    evidence: list[Evidence] = []
+    deny_evidence: list[Evidence] = []
     residuals: list[Residual] = []
     unreadable = list(org.unknown)
     missing_allow: list[str] = []
     for label, docs in org.levels:
-        part = _layer(name, docs, request, action_text)
-        denies.append(part.deny)
-        allows.append(part.allow)
-        residuals.extend(part.result.residuals)
-        unreadable.extend(part.result.unreadable)
-        if part.deny is True:
-            evidence.extend(part.result.evidence)
-        elif part.allow is False:
+        decision = evaluate_policies(docs.policies, request)
+        deny, allow = decision.deny, decision.allow
+        if docs.unknown:
+            deny, allow = (True if deny is True else None), (True if allow is True else None)
+            unreadable.extend(docs.unknown)
+        denies.append(deny)
+        allows.append(allow)
+        if deny is None or allow is None:
+            residuals.extend(_residuals(decision.deny_statements + decision.allow_statements))
+        if deny is True:
+            deny_evidence.extend(evidence_of(tuple(r for r in decision.deny_statements if r.applies is True)))
+        elif allow is False:
             missing_allow.append(label)
-            evidence.append(Evidence(label, f"no {name.upper()} attached here allows {action_text}"))
     deny, allow = tri_or(*denies), tri_and(*allows)
+    kind = name.upper()
     if deny is True:
-        outcome = Outcome.EXPLICIT_DENY
-        evidence = [e for e in evidence if e.effect == "Deny"]
+        outcome, evidence = Outcome.EXPLICIT_DENY, tuple(deny_evidence)
     elif allow is False:
         outcome = Outcome.IMPLICIT_DENY
+        evidence = tuple(Evidence(label, f"no {kind} attached here allows {action_text}") for label in missing_allow)
     elif allow is True and deny is False:
         outcome = Outcome.ALLOW
-        evidence = [Evidence(label, f"{name.upper()}s at this level allow") for label, _ in org.levels]
+        evidence = (Evidence(f"{kind}s at every level", f"allow {action_text}"),)
     else:
-        outcome = Outcome.UNKNOWN
+        outcome, evidence = Outcome.UNKNOWN, ()
     note = f"missing an allow at: {', '.join(missing_allow)}" if missing_allow else ""
-    result = LayerResult(name, outcome, tuple(evidence), tuple(residuals), tuple(unreadable), note)
-    return _Layer(deny, allow, result)
+    return _Layer(deny, allow, LayerResult(name, outcome, evidence, tuple(residuals), tuple(unreadable), note))
 
 
 def _synthetic_allow(name: str, why: str) -> _Layer:
@@ -188,11 +205,9 @@ def authorize(inp: AuthzInput) -> StepResult:
         parts[BOUNDARY].allow if BOUNDARY in parts else True,
         parts[SESSION].allow if SESSION in parts else True,
     )
-    direct_kinds = set(_DIRECT) | ({PrincipalMatch.UNIQUE_ID} if not is_role else set())
-    role_kinds = {PrincipalMatch.ROLE} | ({PrincipalMatch.UNIQUE_ID} if is_role else set())
-    direct = _allow_by(res.decision, direct_kinds, unknown_res)
-    role_grant = _allow_by(res.decision, role_kinds, unknown_res)
-    delegation = _allow_by(res.decision, {PrincipalMatch.ACCOUNT}, unknown_res)
+    direct = _allow_by(res.decision, _DIRECT_ROLE if is_role else _DIRECT_OTHER, unknown_res)
+    role_grant = _allow_by(res.decision, _ROLE_ROLE if is_role else _ROLE_OTHER, unknown_res)
+    delegation = _allow_by(res.decision, _ACCOUNT, unknown_res)
     any_grant = tri_or(direct, role_grant, delegation)
 
     # The grant path: how the resource side and the identity side combine (E3-E5, K1-K3).
@@ -243,7 +258,8 @@ def authorize(inp: AuthzInput) -> StepResult:
                 identity_allow=identity_allow,
             )
         )
-    blocking = _dedupe_sorted(blocking)
+    if blocking:
+        blocking = _dedupe_sorted(blocking)
 
     unknowns: list[str] = []
     if decision is Decision.INCONCLUSIVE:
@@ -257,7 +273,7 @@ def authorize(inp: AuthzInput) -> StepResult:
         step=request.action,
         resource=request.resource,
         decision=decision,
-        layers=tuple(p.result for p in sorted(parts.values(), key=lambda p: ORDER.index(p.result.layer))),
+        layers=tuple(parts[name].result for name in ORDER if name in parts),
         blocking=tuple(blocking),
         unknowns=tuple(dict.fromkeys(unknowns)),
     )
@@ -354,4 +370,4 @@ def _dedupe_sorted(blocking: list[Blocking]) -> list[Blocking]:
     for b in blocking:
         if b.layer not in seen or (b.explicit and not seen[b.layer].explicit):
             seen[b.layer] = b
-    return sorted(seen.values(), key=lambda b: (not b.explicit, ORDER.index(b.layer)))
+    return sorted(seen.values(), key=lambda b: (not b.explicit, _RANK[b.layer]))

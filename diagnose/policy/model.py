@@ -16,19 +16,19 @@ Effect = Literal["Allow", "Deny"]
 
 
 def tri_and(*values: Tri) -> Tri:
-    """Kleene AND: False dominates, then unknown."""
-    if any(v is False for v in values):
+    """Kleene AND: False dominates, then unknown. (``in`` is safe: values are only True, False, None.)"""
+    if False in values:
         return False
-    if any(v is None for v in values):
+    if None in values:
         return None
     return True
 
 
 def tri_or(*values: Tri) -> Tri:
     """Kleene OR: True dominates, then unknown."""
-    if any(v is True for v in values):
+    if True in values:
         return True
-    if any(v is None for v in values):
+    if None in values:
         return None
     return False
 

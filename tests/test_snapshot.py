@@ -1,0 +1,95 @@
+"""The snapshot format: validation with JSON paths, save/load round trip, merging two accounts' halves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from diagnose.snapshot import SnapshotError, from_json, load, merge, save
+from diagnose.sqs import parse_action
+from diagnose.verdict import Query, diagnose
+from tests.helpers import ARTICLE, CONSUMER
+
+CASE2 = ARTICLE / "2-sse-kms-queue-policy-only.json"
+QUEUE = "arn:aws:sqs:ap-northeast-1:111111111111:hoge-sse-customer"
+
+
+def _data() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(CASE2.read_text())
+    return data
+
+
+def test_round_trip_keeps_every_fact(tmp_path: Path) -> None:
+    snap = load(CASE2)
+    save(snap, tmp_path / "out.json")
+    again = load(tmp_path / "out.json")
+    assert again.queues == snap.queues and again.keys == snap.keys and again.principals == snap.principals
+    assert again.accounts == snap.accounts and again.gaps == snap.gaps
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda d: d.update(schema="other"), "schema"),
+        (lambda d: d["queues"][0].pop("attributes"), "queues[0].attributes"),
+        (lambda d: d["queues"][0]["attributes"].update(Policy="{oops"), "queues[0].attributes.Policy"),
+        (lambda d: d["keys"][0].update(manager="aws"), "keys[0].manager"),
+        (lambda d: d["principals"][0].update(type="group"), "principals[0].type"),
+        (lambda d: d["principals"][0]["policies"][0].pop("document"), "principals[0].policies[0].document"),
+        (lambda d: d["accounts"][0].update(id="1111"), "accounts[0].id"),
+        (lambda d: d["accounts"][0].pop("organization"), "accounts[0].organization"),
+        (lambda d: d.update(gaps=[{"layer": "nope", "resource": "x", "operation": "y", "error": "z"}]), "gaps[0].layer"),
+        (lambda d: d["queues"][0].update(colour="blue"), "queues[0].colour"),
+        (lambda d: d.update(queues={}), "queues"),
+    ],
+)
+def test_errors_name_the_json_path(mutate: Any, path: str) -> None:
+    data = _data()
+    mutate(data)
+    with pytest.raises(SnapshotError) as err:
+        from_json(data, "side-a.json")
+    assert str(err.value).startswith(f"side-a.json: {path}:"), str(err.value)
+
+
+def _halves() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Account A's half (queue, key, A) and account B's half (the consumer role, B), as each side collects."""
+    data = _data()
+    a = {**data, "principals": [], "accounts": [data["accounts"][0]],
+         "gaps": [{"layer": "identity-policy", "resource": CONSUMER, "operation": "iam:GetRole",
+                   "error": "NoCredentials", "account": "222222222222"}]}
+    b = {**data, "queues": [], "keys": [], "accounts": [data["accounts"][1]]}
+    return a, b
+
+
+def test_one_half_alone_is_inconclusive_and_says_what_is_missing() -> None:
+    a, _ = _halves()
+    verdict = diagnose(from_json(a, "a.json"), Query(QUEUE, CONSUMER, parse_action("ReceiveMessage")))
+    # The key policy already denies B (K3), which settles the KMS step even though B's IAM is unknown.
+    assert verdict.decision.value == "denied"
+    assert any("identity policies of" in u and "NoCredentials" in u for u in verdict.unknowns)
+
+
+def test_merged_halves_give_the_same_verdict_as_the_whole() -> None:
+    a, b = _halves()
+    merged = merge([from_json(a, "a.json"), from_json(b, "b.json")])
+    assert merged.gaps == ()  # B's half filled A's gap
+    whole = diagnose(load(CASE2), Query(QUEUE, CONSUMER, parse_action("ReceiveMessage")))
+    halves = diagnose(merged, Query(QUEUE, CONSUMER, parse_action("ReceiveMessage")))
+    assert (halves.decision, halves.error, [(x.step, x.block.layer) for x in halves.blocking]) == (
+        whole.decision, whole.error, [(x.step, x.block.layer) for x in whole.blocking]
+    )
+
+
+def test_merge_fills_unknown_fields_and_rejects_conflicts() -> None:
+    data = _data()
+    unread = json.loads(json.dumps(data))
+    unread["keys"][0]["policy"] = None
+    merged = merge([from_json(unread, "x.json"), from_json(data, "y.json")])
+    assert merged.keys[0].policy == data["keys"][0]["policy"]
+    other = json.loads(json.dumps(data))
+    other["keys"][0]["state"] = "Disabled"
+    with pytest.raises(SnapshotError, match=r"conflicting facts for key .*: field 'state'"):
+        merge([from_json(data, "x.json"), from_json(other, "y.json")])
