@@ -50,9 +50,12 @@ class CallerError:
 
 def _reason(block: Blocking, action: str) -> str:
     kind = _TYPE_NAMES.get(block.layer, block.layer)
+    # AWS says "permissions boundary", not "permissions boundary policy" (row 8); every other type is "X policy".
+    noun = kind if block.layer == BOUNDARY else f"{kind} policy"
     if block.explicit or block.layer == SCP:  # X5: an SCP denial may read "explicit" even when implicit
-        return f"with an explicit deny in a {kind} policy"
-    return f"because no {kind} policy allows the {action} action"
+        article = "an" if noun[0] in "aeiou" else "a"
+        return f"with an explicit deny in {article} {noun}"
+    return f"because no {noun} allows the {action} action"
 
 
 def sqs_access_denied(

@@ -381,7 +381,7 @@ def _kms_step(
     if caller.type is PrincipalType.SERVICE:
         values.update({k: v for k, v in query.context.items() if k in ("aws:sourcearn", "aws:sourceaccount")})
         values["aws:viaawsservice"] = ("false",)  # the service calls KMS itself (S12), not a forward-access hop
-        values.pop("kms:calleraccount", None)
+        absent = absent | {"kms:calleraccount"}  # a service principal has no caller account (S11)
     context = derive_context(
         caller,
         RequestContext(

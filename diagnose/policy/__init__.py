@@ -5,6 +5,7 @@ It knows nothing about SQS or KMS and never calls AWS. Public API:
 - ``parse_policy(document, origin=..., kind=...) -> Policy`` (raises ``PolicyError``)
 - ``evaluate_statement(policy, statement, request) -> StatementResult``
 - ``evaluate_policies(policies, request) -> PolicyDecision``
+  (both complete the request context with ``derive_context`` first; deriving twice changes nothing)
 - ``derive_context(caller, given) -> RequestContext`` (the keys AWS derives from the caller)
 - ``match_action``, ``match_resource``, ``match_arn``, ``match_principal``, ``not_principal_applies``
 - ``evaluate_condition(condition, context, version=...) -> (Tri, Residual | None)``

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from diagnose.policy.conditions import REASON_VARIABLE, CompiledCondition
-from diagnose.policy.match import CompiledPrincipals, Matcher, compile_principals, glob_matcher
+from diagnose.policy.match import CompiledPrincipals, Matcher, compile_principals, glob_matcher, glob_union
 from diagnose.policy.model import Policy, RequestContext, Residual, Statement, Tri
 from diagnose.policy.variables import ABSENT, Template, Unknown, parse_template, resolve
 
@@ -24,15 +24,7 @@ def _never(_: str) -> bool:
 
 
 def _action_matcher(patterns: tuple[str, ...]) -> Matcher:
-    if any(p == "*" for p in patterns):
-        return lambda _: True
-    if not any("*" in p or "?" in p for p in patterns):
-        exact = frozenset(p.lower() for p in patterns)
-        return exact.__contains__
-    matchers = tuple(glob_matcher(p, ignore_case=True) for p in patterns)
-    if len(matchers) == 1:
-        return matchers[0]
-    return lambda a: any(m(a) for m in matchers)
+    return glob_union(patterns, ignore_case=True)
 
 
 class CompiledStatement:
@@ -62,15 +54,15 @@ class CompiledStatement:
             self.action_match = _never
         patterns = statement.resources if statement.resources is not None else statement.not_resources
         self.not_resource = statement.resources is None and statement.not_resources is not None
-        static: list[Matcher] = []
+        static: list[str] = []
         templates: list[Template] = []
         for p in patterns or ("*",):
             t = parse_template(p, version)
             if t is None:
-                static.append(glob_matcher(p))
+                static.append(p)
             else:
                 templates.append(t)
-        self.resource_static: tuple[Matcher, ...] = tuple(static)
+        self.resource_static: Matcher = glob_union(tuple(static)) if static else _never
         self.resource_templates: tuple[Template, ...] = tuple(templates)
         self.principal: CompiledPrincipals | None = (
             compile_principals(statement.principal) if statement.principal is not None else None
@@ -83,8 +75,7 @@ class CompiledStatement:
     def static_resource(self, arn: str) -> Tri:
         """The resource test as far as it is known without the context: True/False, or None if it
         depends on policy variables."""
-        hit = any(m(arn) for m in self.resource_static)
-        if hit:
+        if self.resource_static(arn):
             return not self.not_resource
         if self.resource_templates:
             return None

@@ -27,9 +27,7 @@ from diagnose.policy.variables import (
     unescape,
 )
 
-Family = Literal[
-    "string", "string_ic", "string_like", "numeric", "date", "bool", "binary", "ip", "arn", "null"
-]
+Family = Literal["string", "string_ic", "string_like", "numeric", "date", "bool", "binary", "ip", "arn", "null"]
 Compare = Literal["eq", "lt", "le", "gt", "ge"]
 
 
@@ -396,9 +394,7 @@ class CompiledCondition:
                 if self.qualifier is None and pred is not None and any(pred(v) for v in req):
                     return (not negated), None
                 return None, unknown
-            if pred is None:  # no value resolved: nothing matches
-                if self.qualifier == "ForAnyValue":
-                    return negated, None
+            if pred is None:  # no policy value resolved: no request value matches any of them
                 return negated, None
         assert pred is not None
         if self.qualifier is None:

@@ -134,7 +134,7 @@ def _derived_cached(caller: Caller) -> tuple[dict[str, tuple[str, ...]], set[str
     if cached is None:
         cached = _derived(caller)
         object.__setattr__(caller, _CALLER_ATTR, cached)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def derive_context(caller: Caller, given: RequestContext) -> RequestContext:

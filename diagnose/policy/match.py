@@ -17,6 +17,7 @@ Matcher = Callable[[str], bool]
 
 _CACHE_LIMIT = 20_000
 _glob_cache: dict[tuple[str, bool, bool, bool], Matcher] = {}
+_union_cache: dict[tuple[str, bool], Matcher] = {}
 
 
 def _always(_: str) -> bool:
@@ -73,6 +74,10 @@ def _build_glob(pattern: str, ignore_case: bool, escaped: bool, arn: bool) -> Ma
                 return s.endswith(suffix)
 
             return ends
+    return _lazy_regex(_regex_source(toks, arn))
+
+
+def _regex_source(toks: list[str | None], arn: bool) -> str:
     parts: list[str] = []
     field = 0
     for t in toks:
@@ -84,18 +89,43 @@ def _build_glob(pattern: str, ignore_case: bool, escaped: bool, arn: bool) -> Ma
             if t == ":":
                 field += 1
             parts.append(re.escape(t))
-    rx = re.compile("".join(parts), re.DOTALL)
-    full = rx.fullmatch
+    return "".join(parts)
+
+
+def _lazy_regex(source: str) -> Matcher:
+    full: Callable[[str], re.Match[str] | None] | None = None
 
     def regex(s: str) -> bool:
+        # compiled on first use, so that parsing a large document stays cheap
+        nonlocal full
+        if full is None:
+            full = re.compile(source, re.DOTALL).fullmatch
         return full(s) is not None
 
     return regex
 
 
-def glob_matcher(
-    pattern: str, *, ignore_case: bool = False, escaped: bool = False, arn: bool = False
-) -> Matcher:
+def glob_union(patterns: tuple[str, ...], *, ignore_case: bool = False) -> Matcher:
+    """One matcher for "any of these patterns" (no escapes, no ARN fields): a set lookup when none has
+    wildcards, else one regular expression."""
+    if len(patterns) == 1:
+        return glob_matcher(patterns[0], ignore_case=ignore_case)
+    pats = [p.lower() for p in patterns] if ignore_case else list(patterns)
+    if "*" in pats:
+        return _always
+    if not any("*" in p or "?" in p for p in pats):
+        return frozenset(pats).__contains__
+    key = ("\x00".join(pats), ignore_case)
+    m = _union_cache.get(key)
+    if m is None:
+        if len(_union_cache) >= _CACHE_LIMIT:
+            _union_cache.clear()
+        m = _lazy_regex("|".join(f"(?:{_regex_source(_tokens(p, False), False)})" for p in pats))
+        _union_cache[key] = m
+    return m
+
+
+def glob_matcher(pattern: str, *, ignore_case: bool = False, escaped: bool = False, arn: bool = False) -> Matcher:
     """A compiled, cached wildcard matcher (``*`` any run, ``?`` one character).
 
     ``ignore_case``: the pattern is lower-cased and the matcher expects lower-cased input.
@@ -146,10 +176,7 @@ def principal_form_error(value: str) -> str | None:
     if value == "*":
         return None
     if "*" in value or "?" in value:
-        return (
-            f"wildcards cannot match part of a principal ({value!r}); "
-            'use "*" with an aws:PrincipalArn condition'
-        )
+        return f'wildcards cannot match part of a principal ({value!r}); use "*" with an aws:PrincipalArn condition'
     if _ACCOUNT_RE.match(value) or _ROOT_RE.match(value) or _UNIQUE_ID_RE.match(value):
         return None
     if any(rx.match(value) for rx in _PRINCIPAL_ARN_RES):
@@ -283,9 +310,7 @@ def not_principal_applies(pset: PrincipalSet, caller: Caller, effect: Effect) ->
         )
         chain = [caller.arn in c.arns, role_listed, acct_listed]
     elif t is PrincipalType.IAM_USER:
-        user_listed = caller.arn in c.arns or (
-            caller.unique_id is not None and caller.unique_id in c.unique_ids
-        )
+        user_listed = caller.arn in c.arns or (caller.unique_id is not None and caller.unique_id in c.unique_ids)
         chain = [user_listed, acct_listed]
     elif t is PrincipalType.FEDERATED_USER:
         chain = [caller.arn in c.arns, acct_listed]

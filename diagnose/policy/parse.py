@@ -162,8 +162,7 @@ class _Parser:
             if effect == "Allow":
                 self.fail(
                     f"{path}.NotPrincipal",
-                    'NotPrincipal with "Allow" is rejected; '
-                    'use Principal "*" with an aws:PrincipalArn condition',
+                    'NotPrincipal with "Allow" is rejected; use Principal "*" with an aws:PrincipalArn condition',
                 )
             not_principal = self.principal(st["NotPrincipal"], f"{path}.NotPrincipal")
         elif self.kind in _NEEDS_PRINCIPAL:
@@ -183,9 +182,7 @@ class _Parser:
             conditions=conditions,
         )
 
-    def actions(
-        self, st: Mapping[str, object], path: str
-    ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    def actions(self, st: Mapping[str, object], path: str) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
         has_a, has_na = "Action" in st, "NotAction" in st
         if has_a and has_na:
             self.fail(path, "a statement cannot have both Action and NotAction")
@@ -202,9 +199,7 @@ class _Parser:
                 self.fail(p, f'{a!r} is not "*" or "service:Action"')
         return (values, None) if has_a else (None, values)
 
-    def resources(
-        self, st: Mapping[str, object], path: str
-    ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    def resources(self, st: Mapping[str, object], path: str) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
         has_r, has_nr = "Resource" in st, "NotResource" in st
         if has_r and has_nr:
             self.fail(path, "a statement cannot have both Resource and NotResource")
