@@ -18,8 +18,15 @@ from diagnose.authz import AuthzInput, Docs, OrgLevels, authorize
 from diagnose.policy import Caller, PolicyKind, PrincipalType, Request, RequestContext, derive_context, parse_policy
 
 ACCOUNTS = ["111111111111", "222222222222", "333333333333", "444444444444"]
-ACTIONS = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-           "sqs:ChangeMessageVisibility", "sqs:PurgeQueue", "sqs:SetQueueAttributes"]
+ACTIONS = [
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+    "sqs:PurgeQueue",
+    "sqs:SetQueueAttributes",
+]
 QUEUES = [f"arn:aws:sqs:us-east-1:111111111111:q{i}" for i in range(20)]
 
 
@@ -45,12 +52,17 @@ def _statements(rng: random.Random, n: int, *, principal: bool, effect_deny: flo
         st: dict[str, Any] = {
             "Sid": f"s{i}",
             "Effect": "Deny" if rng.random() < effect_deny else "Allow",
-            "Action": rng.sample(ACTIONS + ["sqs:*", "sqs:Get*", "sqs:*Message"], rng.randint(1, 3)),
+            "Action": rng.sample([*ACTIONS, "sqs:*", "sqs:Get*", "sqs:*Message"], rng.randint(1, 3)),
             "Resource": rng.choice(["*", rng.choice(QUEUES), "arn:aws:sqs:us-east-1:111111111111:q1*"]),
         }
         if principal:
-            st["Principal"] = rng.choice(["*", {"AWS": f"arn:aws:iam::{rng.choice(ACCOUNTS)}:root"},
-                                          {"AWS": f"arn:aws:iam::{rng.choice(ACCOUNTS)}:role/app-{i % 5}"}])
+            st["Principal"] = rng.choice(
+                [
+                    "*",
+                    {"AWS": f"arn:aws:iam::{rng.choice(ACCOUNTS)}:root"},
+                    {"AWS": f"arn:aws:iam::{rng.choice(ACCOUNTS)}:role/app-{i % 5}"},
+                ]
+            )
         if rng.random() < 0.7:
             st["Condition"] = _condition(rng)
         out.append(st)
@@ -63,41 +75,76 @@ def _doc(statements: list[dict[str, Any]]) -> dict[str, Any]:
 
 def build(seed: int, count: int) -> list[AuthzInput]:
     rng = random.Random(seed)
-    identity = parse_policy(_doc(_statements(rng, 10, principal=False, effect_deny=0.1)), origin="identity",
-                            kind=PolicyKind.IDENTITY)
-    queue = parse_policy(_doc(_statements(rng, 10, principal=True, effect_deny=0.1)), origin="queue policy",
-                         kind=PolicyKind.RESOURCE)
-    scp_root = parse_policy(_doc([{"Effect": "Allow", "Action": "*", "Resource": "*"},
-                                  *_statements(rng, 4, principal=False, effect_deny=0.8)]), origin="scp root",
-                            kind=PolicyKind.SCP)
-    scp_ou = parse_policy(_doc([{"Effect": "Allow", "Action": "*", "Resource": "*"},
-                                *_statements(rng, 4, principal=False, effect_deny=0.8)]), origin="scp ou",
-                          kind=PolicyKind.SCP)
-    rcp = parse_policy(_doc([{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
-                             *_statements(rng, 9, principal=True, effect_deny=0.9)]), origin="rcp",
-                       kind=PolicyKind.RCP)
+    identity = parse_policy(
+        _doc(_statements(rng, 10, principal=False, effect_deny=0.1)), origin="identity", kind=PolicyKind.IDENTITY
+    )
+    queue = parse_policy(
+        _doc(_statements(rng, 10, principal=True, effect_deny=0.1)), origin="queue policy", kind=PolicyKind.RESOURCE
+    )
+    scp_root = parse_policy(
+        _doc(
+            [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                *_statements(rng, 4, principal=False, effect_deny=0.8),
+            ]
+        ),
+        origin="scp root",
+        kind=PolicyKind.SCP,
+    )
+    scp_ou = parse_policy(
+        _doc(
+            [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                *_statements(rng, 4, principal=False, effect_deny=0.8),
+            ]
+        ),
+        origin="scp ou",
+        kind=PolicyKind.SCP,
+    )
+    rcp = parse_policy(
+        _doc(
+            [
+                {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+                *_statements(rng, 9, principal=True, effect_deny=0.9),
+            ]
+        ),
+        origin="rcp",
+        kind=PolicyKind.RCP,
+    )
     scps = OrgLevels((("root", Docs((scp_root,))), ("ou", Docs((scp_ou,)))))
     rcps = OrgLevels((("root", Docs((rcp,))),))
     inputs = []
     for i in range(count):
         account = rng.choice(ACCOUNTS)
         role = f"app-{rng.randint(0, 6)}"
-        caller = Caller(PrincipalType.ROLE_SESSION, f"arn:aws:sts::{account}:assumed-role/{role}/s{i}",
-                        account=account, role_arn=f"arn:aws:iam::{account}:role/{role}", session_name=f"s{i}",
-                        tags={"team": rng.choice(["red", "blue"])}, org_id="o-abc123", org_known=True)
+        caller = Caller(
+            PrincipalType.ROLE_SESSION,
+            f"arn:aws:sts::{account}:assumed-role/{role}/s{i}",
+            account=account,
+            role_arn=f"arn:aws:iam::{account}:role/{role}",
+            session_name=f"s{i}",
+            tags={"team": rng.choice(["red", "blue"])},
+            org_id="o-abc123",
+            org_known=True,
+        )
         given = RequestContext(
-            values={"aws:securetransport": ("true",), "aws:currenttime": ("2026-11-28T00:00:00Z",),
-                    "aws:sourceip": (f"10.1.{rng.randint(0, 255)}.{rng.randint(0, 255)}",)},
+            values={
+                "aws:securetransport": ("true",),
+                "aws:currenttime": ("2026-11-28T00:00:00Z",),
+                "aws:sourceip": (f"10.1.{rng.randint(0, 255)}.{rng.randint(0, 255)}",),
+            },
             absent=frozenset({"aws:sourcevpce", "aws:calledvia"}),
         )
-        inputs.append(AuthzInput(
-            request=Request(caller, rng.choice(ACTIONS), rng.choice(QUEUES), derive_context(caller, given)),
-            resource_account="111111111111",
-            resource_policy=Docs((queue,)),
-            identity=Docs((identity,)),
-            scp=scps,
-            rcp=rcps,
-        ))
+        inputs.append(
+            AuthzInput(
+                request=Request(caller, rng.choice(ACTIONS), rng.choice(QUEUES), derive_context(caller, given)),
+                resource_account="111111111111",
+                resource_policy=Docs((queue,)),
+                identity=Docs((identity,)),
+                scp=scps,
+                rcp=rcps,
+            )
+        )
     return inputs
 
 
@@ -108,12 +155,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     inputs = build(args.seed, args.requests)
-    statements = sum(len(p.statements) for p in (
-        *inputs[0].identity.policies,  # type: ignore[union-attr]
-        *inputs[0].resource_policy.policies,
-        *(p for _, d in inputs[0].scp.levels for p in d.policies),  # type: ignore[union-attr]
-        *(p for _, d in inputs[0].rcp.levels for p in d.policies),  # type: ignore[union-attr]
-    ))
+    statements = sum(
+        len(p.statements)
+        for p in (
+            *inputs[0].identity.policies,  # type: ignore[union-attr]
+            *inputs[0].resource_policy.policies,
+            *(p for _, d in inputs[0].scp.levels for p in d.policies),  # type: ignore[union-attr]
+            *(p for _, d in inputs[0].rcp.levels for p in d.policies),  # type: ignore[union-attr]
+        )
+    )
     rates, decisions = [], {}
     tracemalloc.start()
     for _ in range(args.repeat):
@@ -127,10 +177,14 @@ def main() -> None:
     import resource
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{len(inputs)} requests x {args.repeat} runs, {statements} statements over identity, queue policy, "
-          f"2 SCP levels and 1 RCP level")
-    print(f"median {statistics.median(rates):,.0f} evaluations/s (min {min(rates):,.0f}, max {max(rates):,.0f}); "
-          f"peak traced memory {peak / 1e6:.1f} MB, peak RSS {rss:.0f} MB")
+    print(
+        f"{len(inputs)} requests x {args.repeat} runs, {statements} statements over identity, queue policy, "
+        f"2 SCP levels and 1 RCP level"
+    )
+    print(
+        f"median {statistics.median(rates):,.0f} evaluations/s (min {min(rates):,.0f}, max {max(rates):,.0f}); "
+        f"peak traced memory {peak / 1e6:.1f} MB, peak RSS {rss:.0f} MB"
+    )
     print(f"decisions: {decisions}")
     print(f"target >= 15,000/s: {'met' if statistics.median(rates) >= 15_000 else 'NOT met'}")
 

@@ -569,9 +569,12 @@ def _gap_filled(snap: Snapshot, gap: Gap) -> bool:
     if gap.layer == "grant":
         key = snap.key(gap.resource)
         return key is not None and key.grants is not None
-    if gap.layer in ("identity-policy", "permissions-boundary"):
+    if gap.layer == "identity-policy":
         principal = snap.principal(gap.resource)
         return principal is not None and principal.policies is not None
+    if gap.layer == "permissions-boundary":
+        principal = snap.principal(gap.resource)
+        return principal is not None and principal.boundary is not None
     if gap.layer in ("queue", "resource-policy"):
         return snap.queue(gap.resource) is not None
     if gap.layer in ("scp", "rcp"):

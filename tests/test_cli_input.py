@@ -62,9 +62,7 @@ def test_invalid_field_names_its_json_path(capsys: pytest.CaptureFixture[str], t
     assert "keys[0].arn" in line
 
 
-def test_bad_policy_in_snapshot_names_document_and_path(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_bad_policy_in_snapshot_names_document_and_path(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     data = json.loads(Path(CASE2).read_text())
     data["keys"][0]["policy"]["Statement"][0]["Effect"] = "allow"  # P5: Effect is case-sensitive
     f = tmp_path / "effect.json"

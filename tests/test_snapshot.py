@@ -41,7 +41,10 @@ def test_round_trip_keeps_every_fact(tmp_path: Path) -> None:
         (lambda d: d["principals"][0]["policies"][0].pop("document"), "principals[0].policies[0].document"),
         (lambda d: d["accounts"][0].update(id="1111"), "accounts[0].id"),
         (lambda d: d["accounts"][0].pop("organization"), "accounts[0].organization"),
-        (lambda d: d.update(gaps=[{"layer": "nope", "resource": "x", "operation": "y", "error": "z"}]), "gaps[0].layer"),
+        (
+            lambda d: d.update(gaps=[{"layer": "nope", "resource": "x", "operation": "y", "error": "z"}]),
+            "gaps[0].layer",
+        ),
         (lambda d: d["queues"][0].update(colour="blue"), "queues[0].colour"),
         (lambda d: d.update(queues={}), "queues"),
     ],
@@ -57,9 +60,20 @@ def test_errors_name_the_json_path(mutate: Any, path: str) -> None:
 def _halves() -> tuple[dict[str, Any], dict[str, Any]]:
     """Account A's half (queue, key, A) and account B's half (the consumer role, B), as each side collects."""
     data = _data()
-    a = {**data, "principals": [], "accounts": [data["accounts"][0]],
-         "gaps": [{"layer": "identity-policy", "resource": CONSUMER, "operation": "iam:GetRole",
-                   "error": "NoCredentials", "account": "222222222222"}]}
+    a = {
+        **data,
+        "principals": [],
+        "accounts": [data["accounts"][0]],
+        "gaps": [
+            {
+                "layer": "identity-policy",
+                "resource": CONSUMER,
+                "operation": "iam:GetRole",
+                "error": "NoCredentials",
+                "account": "222222222222",
+            }
+        ],
+    }
     b = {**data, "queues": [], "keys": [], "accounts": [data["accounts"][1]]}
     return a, b
 
@@ -79,7 +93,9 @@ def test_merged_halves_give_the_same_verdict_as_the_whole() -> None:
     whole = diagnose(load(CASE2), Query(QUEUE, CONSUMER, parse_action("ReceiveMessage")))
     halves = diagnose(merged, Query(QUEUE, CONSUMER, parse_action("ReceiveMessage")))
     assert (halves.decision, halves.error, [(x.step, x.block.layer) for x in halves.blocking]) == (
-        whole.decision, whole.error, [(x.step, x.block.layer) for x in whole.blocking]
+        whole.decision,
+        whole.error,
+        [(x.step, x.block.layer) for x in whole.blocking],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
@@ -76,30 +77,42 @@ class PrincipalCollector:
             return
         assert ref.name is not None
         if ref.kind == "role":
-            fetch(self._k("role", ref.name), lambda: self._call("GetRole", RoleName=ref.name)["Role"], self._boundary)
+            fetch(
+                self._k("role", ref.name),
+                lambda: self._call("GetRole", RoleName=ref.name)["Role"],
+                self._boundary,
+            )
             self._inline("role", ref.name, "ListRolePolicies", "GetRolePolicy", RoleName=ref.name)
             self._attached("role", ref.name, "ListAttachedRolePolicies", RoleName=ref.name)
             return
-        fetch(self._k("user", ref.name), lambda: self._call("GetUser", UserName=ref.name)["User"], self._boundary)
+        fetch(
+            self._k("user", ref.name),
+            lambda: self._call("GetUser", UserName=ref.name)["User"],
+            self._boundary,
+        )
         self._inline("user", ref.name, "ListUserPolicies", "GetUserPolicy", UserName=ref.name)
         self._attached("user", ref.name, "ListAttachedUserPolicies", UserName=ref.name)
         fetch(
             self._k("groups", ref.name),
             lambda: self._pages("ListGroupsForUser", "Groups", UserName=ref.name),
-            lambda groups: [self._group(str(g["GroupName"])) for g in groups],
+            self._groups,
         )
+
+    def _groups(self, groups: list[Any]) -> None:
+        for group in groups:
+            self._group(str(group["GroupName"]))
 
     def _group(self, group: str) -> None:
         self._inline("group", group, "ListGroupPolicies", "GetGroupPolicy", GroupName=group)
         self._attached("group", group, "ListAttachedGroupPolicies", GroupName=group)
 
     def _inline(self, kind: str, name: str, list_op: str, get_op: str, **who: str) -> None:
+        def get_one(policy: str) -> Any:
+            return policy_json(self._call(get_op, PolicyName=policy, **who)["PolicyDocument"])
+
         def get_each(names: list[str]) -> None:
             for policy in names:
-                self._reader.fetch(
-                    self._k(kind, name, "inline", policy),
-                    lambda policy=policy: policy_json(self._call(get_op, PolicyName=policy, **who)["PolicyDocument"]),
-                )
+                self._reader.fetch(self._k(kind, name, "inline", policy), partial(get_one, policy))
 
         self._reader.fetch(self._k(kind, name, "inline"), lambda: self._pages(list_op, "PolicyNames", **who), get_each)
 
@@ -117,7 +130,9 @@ class PrincipalCollector:
             vid = str(policy["DefaultVersionId"])
             self._reader.fetch(
                 self._k("policy", arn, vid),
-                lambda: policy_json(self._call("GetPolicyVersion", PolicyArn=arn, VersionId=vid)["PolicyVersion"]["Document"]),
+                lambda: policy_json(
+                    self._call("GetPolicyVersion", PolicyArn=arn, VersionId=vid)["PolicyVersion"]["Document"]
+                ),
             )
 
         self._reader.fetch(self._k("policy", arn), lambda: self._call("GetPolicy", PolicyArn=arn)["Policy"], version)
@@ -152,8 +167,8 @@ class _Assembly:
             return Outcome(error=ReadError(self._ref.account or "", "iam:?", "NotRead", "not read"))
         return outcome
 
-    def _fail(self, error: ReadError, layer: str = "identity-policy") -> None:
-        self.gaps.append(error.gap(layer, self.arn))
+    def _fail(self, error: ReadError, layer: str = "identity-policy", about: str | None = None) -> None:
+        self.gaps.append(error.gap(layer, self.arn, about))
         if layer == "identity-policy":
             self.known = False
 
@@ -178,7 +193,9 @@ class _Assembly:
                 for group in listed.value:
                     groups.append(str(group["Arn"]))
                     gname = str(group["GroupName"])
-                    docs += self._inline("group", gname, "group-inline") + self._attached("group", gname, "group-managed")
+                    docs += self._inline("group", gname, "group-inline") + self._attached(
+                        "group", gname, "group-managed"
+                    )
         boundary = self._boundary(info)
         principal = Principal(
             arn=self.arn,
@@ -200,7 +217,7 @@ class _Assembly:
         for policy in listed.value:
             got = self._get(kind, name, "inline", str(policy))
             if got.error is not None:
-                self._fail(got.error)
+                self._fail(got.error, about=f"{kind} {name} inline policy {policy}")
                 continue
             group = name if kind == "group" else None
             out.append(Document(name=str(policy), document=got.value, source=source, group=group))
@@ -221,11 +238,11 @@ class _Assembly:
     def _managed(self, arn: str, source: str, layer: str) -> Document | None:
         policy = self._get("policy", arn)
         if policy.error is not None:
-            self._fail(policy.error, layer)
+            self._fail(policy.error, layer, arn)
             return None
         version = self._get("policy", arn, str(policy.value["DefaultVersionId"]))
         if version.error is not None:
-            self._fail(version.error, layer)
+            self._fail(version.error, layer, arn)
             return None
         return Document(name=str(policy.value.get("PolicyName") or arn), document=version.value, arn=arn, source=source)
 

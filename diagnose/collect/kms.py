@@ -80,7 +80,9 @@ class KeyCollector:
             return read.pages(ref.account, "kms", "ListGrants", ref.arn, ref.region, "Grants", KeyId=key_id, Limit=100)
 
         def aliases() -> list[Any]:
-            return read.pages(ref.account, "kms", "ListAliases", ref.arn, ref.region, "Aliases", KeyId=key_id, Limit=100)
+            return read.pages(
+                ref.account, "kms", "ListAliases", ref.arn, ref.region, "Aliases", KeyId=key_id, Limit=100
+            )
 
         read.fetch(self._k("policy"), policy)
         read.fetch(self._k("grants"), grants)
@@ -115,7 +117,10 @@ class KeyCollector:
             policy, source = read_policy.value, "GetKeyPolicy"
         elif manager == "AWS" and AWS_SQS_ALIAS in aliases:
             key_arn = parse_arn(arn)
-            policy, source = aws_sqs_key_policy(key_arn.account, key_arn.region, key_arn.partition), "documented"
+            policy, source = (
+                aws_sqs_key_policy(key_arn.account, key_arn.region, key_arn.partition),
+                "documented",
+            )
             self._reader.say(f"{ref.account} {arn}: key policy unreadable; using the documented {AWS_SQS_ALIAS} policy")
         elif read_policy is not None and read_policy.error is not None:
             gaps.append(read_policy.error.gap("key-policy", arn))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,14 +42,15 @@ class ReadError(Exception):
     def __str__(self) -> str:
         return f"{self.operation} in {self.account}: {self.code}: {self.message}"
 
-    def gap(self, layer: str, resource: str) -> Gap:
+    def gap(self, layer: str, resource: str, about: str | None = None) -> Gap:
+        """The gap this failure leaves; ``about`` names the part of ``resource`` that was unreadable."""
         return Gap(
             layer=layer,
             resource=resource,
             operation=self.operation,
             error=self.code,
             account=self.account,
-            message=self.message,
+            message=f"{about}: {self.message}" if about else self.message,
             needs=self.operation,
         )
 
@@ -151,10 +152,6 @@ class Reader:
     def outcome(self, key: Hashable) -> Outcome | None:
         with self._lock:
             return self._outcomes.get(key)
-
-    def keys(self) -> Iterable[Hashable]:
-        with self._lock:
-            return list(self._outcomes)
 
 
 def _ms(start: float) -> int:

@@ -16,13 +16,14 @@ from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
 
 from diagnose.collect import guard
 from diagnose.collect.memo import Memo
 from diagnose.collect.options import CollectOptions
 
 # Throttling and transient errors are retried a bounded number of times, never fatal by themselves.
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 3})
+RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 3})
 SESSION_NAME = "sqsdiag-collect"
 
 
@@ -78,13 +79,20 @@ class DefaultSessions:
     def _session(self, profile: str | None) -> Any:
         with self._lock:
             if profile not in self._profiles:
-                self._profiles[profile] = boto3.Session(profile_name=profile)
+                try:
+                    self._profiles[profile] = boto3.Session(profile_name=profile)
+                except ProfileNotFound:
+                    raise ValueError(f"profile {profile!r} is not in the AWS config") from None
             return self._profiles[profile]
 
     def _make(self, session: Any, creds: dict[str, str], service: str, region: str) -> Any:
         with self._lock:
             client = session.client(
-                service, region_name=region, endpoint_url=self._options.endpoint_url, config=self._config, **creds
+                service,
+                region_name=region,
+                endpoint_url=self._options.endpoint_url,
+                config=self._config,
+                **creds,
             )
         return guard.install(client)
 
@@ -104,8 +112,12 @@ class DefaultSessions:
             role = f"arn:{self._partition}:iam::{account}:role/{opts.assume_role_name}"
             try:
                 sts = self._make(base, {}, "sts", self._sts_region())
-                creds = self._timed(account, "sts:AssumeRole", role, lambda: sts.assume_role(
-                    RoleArn=role, RoleSessionName=SESSION_NAME)["Credentials"])
+                creds = self._timed(
+                    account,
+                    "sts:AssumeRole",
+                    role,
+                    lambda: sts.assume_role(RoleArn=role, RoleSessionName=SESSION_NAME)["Credentials"],
+                )
                 return base, {
                     "aws_access_key_id": creds["AccessKeyId"],
                     "aws_secret_access_key": creds["SecretAccessKey"],
@@ -119,7 +131,8 @@ class DefaultSessions:
             raise NoCredentials(account, f"no credentials for account {account} ({reason}; {err})") from None
         if own != account:
             raise NoCredentials(
-                account, f"no credentials for account {account} ({reason}; the base credentials are account {own})"
+                account,
+                f"no credentials for account {account} ({reason}; the base credentials are account {own})",
             )
         return base, {}
 

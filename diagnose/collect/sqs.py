@@ -19,8 +19,13 @@ class QueueCollector:
             # Emulators route on the queue name only, so the URL is the owner's (given or built from the
             # ARN), never one an emulator resolved for whoever asked.
             response = self._reader.call(
-                self._account, "sqs", "GetQueueAttributes", self._arn, self._region,
-                QueueUrl=self._url, AttributeNames=["All"],
+                self._account,
+                "sqs",
+                "GetQueueAttributes",
+                self._arn,
+                self._region,
+                QueueUrl=self._url,
+                AttributeNames=["All"],
             )
             return {str(k): str(v) for k, v in (response.get("Attributes") or {}).items()}
 

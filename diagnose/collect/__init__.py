@@ -1,0 +1,162 @@
+"""Live collection: the part of the AWS world a verdict needs, as a ``Snapshot``.
+
+Read-only by construction (``guard``), concurrent (each read starts the reads that depend on it),
+and honest: whatever could not be read becomes a ``Gap`` naming the read, the error and the
+permission that would have allowed it, and collection goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from diagnose import __version__
+from diagnose.arns import parse_queue, queue_url
+from diagnose.collect.guard import WriteRefused
+from diagnose.collect.iam import PrincipalCollector, parse_principal
+from diagnose.collect.kms import KeyCollector, key_ref
+from diagnose.collect.options import CollectOptions
+from diagnose.collect.org import OrgCollector
+from diagnose.collect.reader import Reader
+from diagnose.collect.sessions import AccountSessions, DefaultSessions, NoCredentials
+from diagnose.collect.sqs import QueueCollector
+from diagnose.collect.tasks import TaskGroup
+from diagnose.collect.vpce import VpcEndpointCollector
+from diagnose.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Collection:
+    snapshot: Snapshot
+    identities: Mapping[str, str] = field(default_factory=dict)  # account -> the caller ARN used there
+    calls: int = 0  # AWS calls made by the collectors
+
+    @property
+    def by(self) -> str | None:
+        return next(iter(self.identities.values()), None)
+
+    def metadata(self, at: datetime | None = None) -> dict[str, str]:
+        return collected_metadata(self.by, at=at)
+
+
+def collected_metadata(by: str | None, *, at: datetime | None = None) -> dict[str, str]:
+    """The snapshot's ``collected`` object: when, as whom, with what."""
+    when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    return {
+        "at": when.isoformat().replace("+00:00", "Z"),
+        "by": by or "unknown",
+        "tool": f"sqsdiag {__version__}",
+    }
+
+
+def collect(
+    queue: str,
+    principals: Sequence[str],
+    *,
+    options: CollectOptions,
+    vpc_endpoint: str | None = None,
+    sessions: AccountSessions | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Collection:
+    """Collect a snapshot, with who collected it and how many calls it took."""
+    ref = parse_queue(queue)
+    wanted = [parse_principal(p, ref.partition) for p in principals]
+    if vpc_endpoint is not None and not vpc_endpoint.startswith("vpce-"):
+        raise ValueError(f"VPC endpoint {vpc_endpoint!r} is not a VPC endpoint id (vpce-...)")
+    if sessions is None:
+        sessions = DefaultSessions(options, partition=ref.partition, log=log)
+    region = ref.region or options.region or sessions.default_region
+    if not region:
+        raise ValueError(f"queue {queue!r} does not say its region; pass --region")
+    arn = ref.arn(region)
+    url = queue_url(arn) if queue.strip().startswith("arn:") else queue.strip()
+
+    tasks = TaskGroup(options.max_workers)
+    reader = Reader(sessions, tasks, log)
+    orgs = OrgCollector(reader, region)
+    keys = KeyCollector(reader)
+    queue_reads = QueueCollector(reader, arn, url, region)
+    people = [PrincipalCollector(reader, p, region) for p in wanted]
+    caller_account = next((p.account for p in wanted if p.account), ref.account)
+    endpoint = VpcEndpointCollector(reader, vpc_endpoint, caller_account, region) if vpc_endpoint else None
+
+    def on_attributes(attributes: Mapping[str, str]) -> None:
+        configured = attributes.get("KmsMasterKeyId")
+        if configured:  # set and non-empty: SSE-KMS, whatever SqsManagedSseEnabled says
+            key = key_ref(configured, ref.account, region, ref.partition)
+            orgs.account(key.account)
+            keys.start(key)
+
+    # Wave one: everything that needs no earlier answer; each read then starts what depends on it.
+    own_accounts = list(dict.fromkeys([ref.account, *(p.account for p in wanted if p.account)]))
+    for account in own_accounts:
+        orgs.account(account)
+        reader.fetch(("sts", account), _identity(reader, account, region))
+    queue_reads.start(on_attributes)
+    for person in people:
+        person.start()
+    if endpoint is not None:
+        endpoint.start()
+    tasks.wait()
+
+    queues, queue_gaps = queue_reads.build()
+    found_keys, key_gaps = keys.build()
+    principals_found, principal_gaps = [], []
+    for person in people:
+        found, missing = person.build()
+        principals_found += found
+        principal_gaps += missing
+    accounts, org_gaps = orgs.build()
+    endpoints, endpoint_gaps = endpoint.build() if endpoint is not None else ([], [])
+    gaps = {*queue_gaps, *key_gaps, *principal_gaps, *org_gaps, *endpoint_gaps}
+
+    identities = {}
+    for account in own_accounts:
+        who = reader.outcome(("sts", account))
+        if who is not None and who.error is None:
+            identities[account] = str(who.value)
+            reader.say(f"collected in {account} as {who.value}")
+    snapshot = Snapshot(
+        queues=tuple(queues),
+        keys=tuple(found_keys),
+        principals=tuple({p.arn: p for p in principals_found}.values()),
+        accounts=tuple(accounts),
+        vpc_endpoints=tuple(endpoints),
+        gaps=tuple(sorted(gaps, key=lambda g: (g.layer, g.resource, g.operation, g.error))),
+    )
+    return Collection(snapshot=snapshot, identities=identities, calls=reader.calls)
+
+
+def collect_snapshot(
+    queue: str,
+    principals: Sequence[str],
+    *,
+    options: CollectOptions,
+    vpc_endpoint: str | None = None,
+    sessions: AccountSessions | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Snapshot:
+    """The snapshot of what a verdict on ``queue`` for ``principals`` needs (see ``collect``)."""
+    return collect(queue, principals, options=options, vpc_endpoint=vpc_endpoint, sessions=sessions, log=log).snapshot
+
+
+def _identity(reader: Reader, account: str, region: str) -> Callable[[], Any]:
+    def read() -> Any:
+        return reader.call(account, "sts", "GetCallerIdentity", account, region)["Arn"]
+
+    return read
+
+
+__all__ = [
+    "AccountSessions",
+    "CollectOptions",
+    "Collection",
+    "DefaultSessions",
+    "NoCredentials",
+    "WriteRefused",
+    "collect",
+    "collect_snapshot",
+    "collected_metadata",
+]
