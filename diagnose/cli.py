@@ -7,7 +7,7 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import click
 import typer
@@ -18,6 +18,9 @@ from diagnose.authz import Decision
 from diagnose.snapshot import Snapshot, load, merge, save
 from diagnose.sqs import parse_action
 from diagnose.verdict import Assumptions, Query, diagnose
+
+if TYPE_CHECKING:
+    from diagnose.collect import Collection
 
 app = typer.Typer(
     name="sqsdiag",
@@ -56,17 +59,12 @@ SnapshotOpt = Annotated[
     typer.Option(
         "--snapshot",
         "-s",
-        help="Snapshot file (repeatable; halves of the world merge). "
-        "Without it, the world is collected live from AWS.",
+        help="Snapshot file (repeatable; halves of the world merge). Without it, the world is collected live from AWS.",
     ),
 ]
-ProfileOpt = Annotated[
-    str | None, typer.Option(help="AWS profile for every account (default credential chain).")
-]
+ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile for every account (default credential chain).")]
 RegionOpt = Annotated[str | None, typer.Option(help="AWS Region (needed for emulator queue URLs).")]
-EndpointOpt = Annotated[
-    str | None, typer.Option("--endpoint-url", help="Endpoint URL, e.g. a local emulator.")
-]
+EndpointOpt = Annotated[str | None, typer.Option("--endpoint-url", help="Endpoint URL, e.g. a local emulator.")]
 AccountProfileOpt = Annotated[
     list[str] | None,
     typer.Option("--account-profile", help="ACCOUNT_ID=PROFILE: credentials for one account (repeatable)."),
@@ -79,8 +77,7 @@ ContextOpt = Annotated[
     typer.Option(
         "--context",
         "-c",
-        help="KEY=VALUE request context, e.g. aws:SourceVpce=vpce-1 (repeatable; "
-        "repeat a key for several values).",
+        help="KEY=VALUE request context, e.g. aws:SourceVpce=vpce-1 (repeatable; repeat a key for several values).",
     ),
 ]
 AbsentOpt = Annotated[
@@ -110,9 +107,7 @@ def _context(values: list[str] | None) -> dict[str, tuple[str, ...]]:
     context: dict[str, tuple[str, ...]] = {}
     for key, value in _pairs(values, "--context"):
         if ":" not in key:
-            raise ValueError(
-                f"--context {key!r}: a condition key looks like aws:SourceVpce or kms:ViaService"
-            )
+            raise ValueError(f"--context {key!r}: a condition key looks like aws:SourceVpce or kms:ViaService")
         context[key.lower()] = (*context.get(key.lower(), ()), value)
     return context
 
@@ -142,8 +137,8 @@ def _collect(
     vpc_endpoint: str | None,
     verbose: bool,
     quiet: bool,
-) -> Snapshot:
-    from diagnose.collect import CollectOptions, collect_snapshot
+) -> Collection:
+    from diagnose.collect import CollectOptions, collect
 
     for account, _ in _pairs(account_profile, "--account-profile"):
         if not (account.isdigit() and len(account) == 12):
@@ -163,10 +158,14 @@ def _collect(
 
     if not quiet and not verbose:
         typer.echo("collecting from AWS (read-only)…", err=True)
-    snap = collect_snapshot(queue, principals, options=options, vpc_endpoint=vpc_endpoint, log=log)
+    result = collect(queue, principals, options=options, vpc_endpoint=vpc_endpoint, log=log)
     if not quiet:
-        typer.echo(f"collected in {time.monotonic() - started:.2f} s; {len(snap.gaps)} gap(s)", err=True)
-    return snap
+        typer.echo(
+            f"collected in {time.monotonic() - started:.2f} s ({result.calls} read calls); "
+            f"{len(result.snapshot.gaps)} gap(s)",
+            err=True,
+        )
+    return result
 
 
 # --------------------------------------------------------------------------- why-denied
@@ -190,13 +189,9 @@ def why_denied(
     absent: AbsentOpt = None,
     session_policy: Annotated[
         Path | None,
-        typer.Option(
-            "--session-policy", help="The session policy the role session was created with (JSON file)."
-        ),
+        typer.Option("--session-policy", help="The session policy the role session was created with (JSON file)."),
     ] = None,
-    session_name: Annotated[
-        str | None, typer.Option("--session-name", help="Session name for a role ARN.")
-    ] = None,
+    session_name: Annotated[str | None, typer.Option("--session-name", help="Session name for a role ARN.")] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
     message_style: Annotated[
         MessageStyle, typer.Option(help="Error text: current or legacy format (X4, X6).")
@@ -206,9 +201,7 @@ def why_denied(
     ] = "KMS.InvalidStateException",
     key_state_first: Annotated[
         KeyStateFirst,
-        typer.Option(
-            help="Which error wins when the key state and the authorization both fail (UNVERIFIED)."
-        ),
+        typer.Option(help="Which error wins when the key state and the authorization both fail (UNVERIFIED)."),
     ] = KeyStateFirst.auto,
     fas_source_ip: Annotated[
         str | None,
@@ -257,7 +250,7 @@ def why_denied(
                 vpc_endpoint=vpce,
                 verbose=verbose,
                 quiet=quiet or format is Format.json,
-            )
+            ).snapshot
         query = Query(
             queue_arn=_queue_arn(queue, region, world),
             principal=principal,
@@ -308,9 +301,7 @@ def collect(
     principal: Annotated[
         list[str] | None, typer.Option("--principal", help="Principal to collect (repeatable).")
     ] = None,
-    vpc_endpoint: Annotated[
-        str | None, typer.Option("--vpc-endpoint", help="VPC endpoint id to collect.")
-    ] = None,
+    vpc_endpoint: Annotated[str | None, typer.Option("--vpc-endpoint", help="VPC endpoint id to collect.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUTPUT if it exists.")] = False,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
@@ -324,7 +315,7 @@ def collect(
     try:
         if output.exists() and not force:
             raise ValueError(f"--output {output}: file exists (use --force to overwrite)")
-        snap = _collect(
+        result = _collect(
             queue,
             list(principal or []),
             profile=profile,
@@ -336,11 +327,8 @@ def collect(
             verbose=verbose,
             quiet=quiet,
         )
-        save(
-            snap,
-            output,
-            {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tool": f"sqsdiag {__version__}"},
-        )
+        snap = result.snapshot
+        save(snap, output, result.metadata())
     except (ValueError, OSError) as err:
         raise _fail(str(err)) from None
     if not quiet:
@@ -350,11 +338,7 @@ def collect(
             err=True,
         )
         for gap in snap.gaps:
-            who = (
-                f" (ask account {gap.account} to run `sqsdiag collect` and send the file)"
-                if gap.account
-                else ""
-            )
+            who = f" (ask account {gap.account} to run `sqsdiag collect` and send the file)" if gap.account else ""
             typer.echo(f"  gap: {gap.layer} {gap.resource}: {gap.operation} {gap.error}{who}", err=True)
 
 
@@ -362,6 +346,182 @@ def collect(
 def version() -> None:
     """Print the version."""
     typer.echo(f"sqsdiag {__version__}")
+
+
+# --------------------------------------------------------------------------- preflight, who-can
+
+
+class PreflightFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class WhoCanFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _world(
+    snapshot: list[Path] | None,
+    queue: str,
+    principals: list[str],
+    *,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    account_profile: list[str] | None,
+    assume_role_name: str | None,
+    verbose: bool,
+    quiet: bool,
+) -> Snapshot:
+    if snapshot:
+        return _load_snapshots(snapshot)
+    return _collect(
+        queue,
+        principals,
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        account_profile=account_profile,
+        assume_role_name=assume_role_name,
+        vpc_endpoint=None,
+        verbose=verbose,
+        quiet=quiet,
+    ).snapshot
+
+
+@app.command("preflight")
+def preflight_command(
+    queue: Annotated[str, typer.Option("--queue", help="Queue URL or ARN.")],
+    consumer: Annotated[
+        str | None,
+        typer.Option("--consumer", help="Account id or principal ARN that will receive from the queue."),
+    ] = None,
+    producer: Annotated[
+        str | None,
+        typer.Option(
+            "--producer",
+            help="Account id, principal ARN or service principal (e.g. sns.amazonaws.com) that will send.",
+        ),
+    ] = None,
+    actions: Annotated[
+        str | None,
+        typer.Option(
+            "--actions",
+            help="Comma-separated SQS actions (default: ReceiveMessage,DeleteMessage,ChangeMessageVisibility,"
+            "GetQueueAttributes for a consumer, SendMessage for a producer).",
+        ),
+    ] = None,
+    source_arn: Annotated[
+        str | None,
+        typer.Option("--source-arn", help="For a service producer: the topic, bucket or rule ARN that sends."),
+    ] = None,
+    snapshot: SnapshotOpt = None,
+    format: Annotated[PreflightFormat, typer.Option("--format", "-f")] = PreflightFormat.text,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    account_profile: AccountProfileOpt = None,
+    assume_role_name: AssumeRoleOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Before sharing QUEUE: what breaks, per account, and the exact statements to add, proven on a copy.
+
+    Exit codes: 0 works as is, 1 changes needed (and a verified change set is shown), 3 inconclusive, 2 bad input.
+    """
+    from diagnose.preflight import preflight, subject_of
+    from diagnose.render.preflight_out import preflight_json, render_preflight_markdown, render_preflight_text
+
+    try:
+        if (consumer is None) == (producer is None):
+            raise ValueError("give exactly one of --consumer or --producer")
+        role: Literal["consumer", "producer"] = "consumer" if consumer is not None else "producer"
+        subject = subject_of(consumer or producer or "", role, source_arn, parse_queue(queue).partition)
+        parsed = None
+        if actions is not None:
+            names = [a.strip() for a in actions.split(",") if a.strip()]
+            if not names:
+                raise ValueError("--actions: give at least one SQS action, e.g. ReceiveMessage,DeleteMessage")
+            parsed_list = []
+            for name in names:
+                try:
+                    parsed_list.append(parse_action(name))
+                except ValueError:
+                    raise ValueError(
+                        f"--actions {name!r} is not an SQS action (e.g. ReceiveMessage,DeleteMessage)"
+                    ) from None
+            parsed = tuple({a.api: a for a in parsed_list}.values())
+        world = _world(
+            snapshot,
+            queue,
+            [subject.given] if subject.kind != "service" else [],
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            account_profile=account_profile,
+            assume_role_name=assume_role_name,
+            verbose=verbose,
+            quiet=quiet or format is PreflightFormat.json,
+        )
+        result = preflight(world, _queue_arn(queue, region, world), subject, parsed)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    if format is PreflightFormat.json:
+        typer.echo(json.dumps(preflight_json(result), indent=2))
+    elif format is PreflightFormat.markdown:
+        typer.echo(render_preflight_markdown(result), nl=False)
+    else:
+        typer.echo(render_preflight_text(result), nl=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("who-can")
+def who_can_command(
+    queue: Annotated[str, typer.Option("--queue", help="Queue URL or ARN.")],
+    action: Annotated[
+        str, typer.Option("--action", help="SQS action (batch actions map to their base).")
+    ] = "ReceiveMessage",
+    snapshot: SnapshotOpt = None,
+    format: Annotated[WhoCanFormat, typer.Option("--format", "-f")] = WhoCanFormat.text,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    account_profile: AccountProfileOpt = None,
+    assume_role_name: AssumeRoleOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Every principal, account and service that can perform ACTION on QUEUE end to end (SQS and KMS).
+
+    Those that pass the SQS step but fail at KMS, and the inconclusive ones, are listed apart. Exit code 0
+    (2 for bad input).
+    """
+    from diagnose.render.whocan_out import render_whocan_text, whocan_json
+    from diagnose.whocan import who_can
+
+    try:
+        parsed_action = parse_action(action)
+        world = _world(
+            snapshot,
+            queue,
+            [],
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            account_profile=account_profile,
+            assume_role_name=assume_role_name,
+            verbose=verbose,
+            quiet=quiet or format is WhoCanFormat.json,
+        )
+        result = who_can(world, _queue_arn(queue, region, world), parsed_action)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    if format is WhoCanFormat.json:
+        typer.echo(json.dumps(whocan_json(result), indent=2))
+    else:
+        typer.echo(render_whocan_text(result), nl=False)
 
 
 # Newer typer versions vendor click: accept either family of usage errors.

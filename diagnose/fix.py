@@ -22,7 +22,7 @@ from diagnose.authz.model import (
     VPCE,
 )
 from diagnose.policy import PrincipalType
-from diagnose.snapshot import Document, Key, Principal, Snapshot
+from diagnose.snapshot import Document, Key, Principal, Queue, Snapshot
 from diagnose.verdict import Assumptions, Query, Verdict, diagnose
 
 Apply = Callable[[Snapshot, Query], tuple[Snapshot, Query]]
@@ -47,6 +47,7 @@ class Change:
     description: str
     statement: dict[str, Any] | None = None
     document: dict[str, Any] | None = None  # the full document after the change, when known
+    resource: str | None = None  # the ARN the change applies to (queue, key, principal), when one
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -56,6 +57,8 @@ class Change:
             "kind": self.kind,
             "description": self.description,
         }
+        if self.resource is not None:
+            out["resource"] = self.resource
         if self.statement is not None:
             out["statement"] = self.statement
         if self.document is not None:
@@ -107,18 +110,42 @@ def _doc(document: Any) -> dict[str, Any]:
     return data
 
 
-def _with_statement(document: Any, statement: dict[str, Any]) -> dict[str, Any]:
+def with_statement(document: Any, statement: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = _doc(document) if document is not None else {"Version": "2012-10-17", "Statement": []}
     data["Statement"] = [*data["Statement"], statement]
     return data
 
 
-def _replace_key(snap: Snapshot, key: Key) -> Snapshot:
+def replace_key(snap: Snapshot, key: Key) -> Snapshot:
     return replace(snap, keys=tuple(key if k.arn == key.arn else k for k in snap.keys))
 
 
-def _replace_principal(snap: Snapshot, principal: Principal) -> Snapshot:
+def replace_principal(snap: Snapshot, principal: Principal) -> Snapshot:
+    """Replace the principal with the same ARN, or add it when the snapshot does not have it."""
+    if snap.principal(principal.arn) is None:
+        return replace(snap, principals=(*snap.principals, principal))
     return replace(snap, principals=tuple(principal if p.arn == principal.arn else p for p in snap.principals))
+
+
+def set_queue_attributes(
+    snap: Snapshot, queue_arn: str, attributes: dict[str, str], drop: tuple[str, ...] = ()
+) -> Snapshot:
+    """The snapshot with the queue's attributes updated (``drop`` removed first)."""
+    queue = snap.queue(queue_arn)
+    assert queue is not None
+    attrs = {k: v for k, v in queue.attributes.items() if k not in drop}
+    attrs.update(attributes)
+    return replace(snap, queues=tuple(replace(q, attributes=attrs) if q.arn == queue_arn else q for q in snap.queues))
+
+
+def apply_changes(
+    snapshot: Snapshot, query: Query, changes: list[tuple[Change, Apply]] | tuple[tuple[Change, Apply], ...]
+) -> tuple[Snapshot, Query]:
+    """Apply every change of a change set to a copy of the world (the snapshot itself never changes)."""
+    snap, q = snapshot, query
+    for _, apply in changes:
+        snap, q = apply(snap, q)
+    return snap, q
 
 
 def _principal_entry(verdict: Verdict) -> dict[str, Any]:
@@ -128,7 +155,7 @@ def _principal_entry(verdict: Verdict) -> dict[str, Any]:
     return {"AWS": caller.principal_arn or caller.arn}
 
 
-def _sid(*parts: str) -> str:
+def sid(*parts: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in parts if p).replace("-", "").replace(":", "")[:100]
 
 
@@ -137,7 +164,7 @@ def _sid(*parts: str) -> str:
 
 def _queue_statement(verdict: Verdict) -> dict[str, Any]:
     statement: dict[str, Any] = {
-        "Sid": _sid("sqsdiag", "allow", verdict.query.action.base),
+        "Sid": sid("sqsdiag", "allow", verdict.query.action.base),
         "Effect": "Allow",
         "Principal": _principal_entry(verdict),
         "Action": verdict.query.action.iam,
@@ -162,7 +189,7 @@ def _kms_actions(verdict: Verdict) -> list[str]:
 
 def _key_statement(verdict: Verdict, actions: list[str]) -> dict[str, Any]:
     statement: dict[str, Any] = {
-        "Sid": _sid("sqsdiag", "allow", "use", "via", "sqs"),
+        "Sid": sid("sqsdiag", "allow", "use", "via", "sqs"),
         "Effect": "Allow",
         "Principal": _principal_entry(verdict),
         "Action": actions if len(actions) > 1 else actions[0],
@@ -179,7 +206,7 @@ def _key_statement(verdict: Verdict, actions: list[str]) -> dict[str, Any]:
 
 def _identity_statement(verdict: Verdict, actions: list[str], resource: str) -> dict[str, Any]:
     return {
-        "Sid": _sid("sqsdiag", *[a.split(":")[1] for a in actions]),
+        "Sid": sid("sqsdiag", *[a.split(":")[1] for a in actions]),
         "Effect": "Allow",
         "Action": actions if len(actions) > 1 else actions[0],
         "Resource": resource,
@@ -208,7 +235,7 @@ def _add_identity(verdict: Verdict, statement: dict[str, Any]) -> tuple[Change, 
         if principal is None or principal.policies is None:
             return snap, query
         doc = Document(name=name, document=document, source="inline")
-        return _replace_principal(snap, replace(principal, policies=(*principal.policies, doc))), query
+        return replace_principal(snap, replace(principal, policies=(*principal.policies, doc))), query
 
     return change, apply
 
@@ -233,16 +260,10 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
             continue
         if layer == RESOURCE and not kms:
             statement = _queue_statement(verdict)
-            after = _with_statement(queue.attributes.get("Policy"), statement)
+            after = with_statement(queue.attributes.get("Policy"), statement)
 
             def apply_queue(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
-                q = snap.queue(queue.arn)
-                assert q is not None
-                attrs = {**q.attributes, "Policy": json.dumps(after)}
-                return replace(
-                    snap,
-                    queues=tuple(replace(x, attributes=attrs) if x.arn == q.arn else x for x in snap.queues),
-                ), query
+                return set_queue_attributes(snap, queue.arn, {"Policy": json.dumps(after)}), query
 
             out.append(
                 (
@@ -277,12 +298,12 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
                 unfixable.append(f"{step}: the key policy of {key.arn} was not read, so no change can be proven")
                 continue
             statement = _key_statement(verdict, _kms_actions(verdict))
-            after = _with_statement(key.policy, statement)
+            after = with_statement(key.policy, statement)
 
             def apply_key(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
                 current = snap.key(key.arn)
                 assert current is not None
-                return _replace_key(snap, replace(current, policy=after)), query
+                return replace_key(snap, replace(current, policy=after)), query
 
             out.append(
                 (
@@ -301,7 +322,7 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
         elif layer in (BOUNDARY, SESSION, VPCE):
             out.append(_limit_fix(verdict, layer, step))
         elif layer == KEY_STATE and key is not None:
-            out.extend(_key_state_fix(verdict, key))
+            out.extend(key_state_changes(key))
         elif layer == TRANSPORT:
 
             def apply_https(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
@@ -327,7 +348,7 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
 def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
     action = step
     statement = {
-        "Sid": _sid("sqsdiag", "allow", action.split(":")[1]),
+        "Sid": sid("sqsdiag", "allow", action.split(":")[1]),
         "Effect": "Allow",
         "Action": action,
         "Resource": verdict.queue.arn if step.startswith("sqs:") else "*",
@@ -335,7 +356,7 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
     caller = verdict.caller
     ref = caller.principal_arn or caller.arn
     if layer == SESSION:
-        after = _with_statement(verdict.query.session_policy, statement)
+        after = with_statement(verdict.query.session_policy, statement)
 
         def apply_session(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
             return snap, replace(query, session_policy=after)
@@ -359,7 +380,7 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
             endpoint = snap.vpc_endpoint(vpce_id)
             if endpoint is None or endpoint.policy is None:
                 return snap, query
-            new = replace(endpoint, policy=_with_statement(endpoint.policy, {**statement, "Principal": "*"}))
+            new = replace(endpoint, policy=with_statement(endpoint.policy, {**statement, "Principal": "*"}))
             return replace(snap, vpc_endpoints=tuple(new if v.id == vpce_id else v for v in snap.vpc_endpoints)), query
 
         return (
@@ -378,8 +399,8 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
         principal = snap.principal(ref)
         if principal is None or principal.boundary is None:
             return snap, query
-        boundary = replace(principal.boundary, document=_with_statement(principal.boundary.document, statement))
-        return _replace_principal(snap, replace(principal, boundary=boundary)), query
+        boundary = replace(principal.boundary, document=with_statement(principal.boundary.document, statement))
+        return replace_principal(snap, replace(principal, boundary=boundary)), query
 
     return (
         Change(
@@ -394,12 +415,14 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
     )
 
 
-def _key_state_fix(verdict: Verdict, key: Key) -> list[tuple[Change, Apply]]:
+def key_state_changes(key: Key) -> list[tuple[Change, Apply]]:
+    """Enable a disabled key, or cancel its deletion (K8): the key-state layer's only fixes."""
+
     def set_state(state: str) -> Apply:
         def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
             current = snap.key(key.arn)
             assert current is not None
-            return _replace_key(snap, replace(current, state=state)), query
+            return replace_key(snap, replace(current, state=state)), query
 
         return apply
 
@@ -432,24 +455,21 @@ def _key_state_fix(verdict: Verdict, key: Key) -> list[tuple[Change, Apply]]:
 def _verify(
     snapshot: Snapshot, query: Query, assumptions: Assumptions, changes: list[tuple[Change, Apply]]
 ) -> tuple[bool, str]:
-    snap, q = snapshot, query
-    for _, apply in changes:
-        snap, q = apply(snap, q)
+    snap, q = apply_changes(snapshot, query, changes)
     after = diagnose(snap, q, assumptions)
     return after.decision is Decision.ALLOWED, after.decision.value
 
 
 def _to_sse_sqs(verdict: Verdict) -> tuple[Change, Apply]:
-    queue = verdict.queue
+    return sse_sqs_change(verdict.queue)
+
+
+def sse_sqs_change(queue: Queue) -> tuple[Change, Apply]:
+    """Switch the queue to SSE-SQS (S1): no KMS call and no KMS permission any more."""
 
     def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
-        q = snap.queue(queue.arn)
-        assert q is not None
-        attrs = {k: v for k, v in q.attributes.items() if k not in ("KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds")}
-        attrs["SqsManagedSseEnabled"] = "true"
-        return replace(
-            snap, queues=tuple(replace(x, attributes=attrs) if x.arn == q.arn else x for x in snap.queues)
-        ), query
+        drop = ("KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds")
+        return set_queue_attributes(snap, queue.arn, {"SqsManagedSseEnabled": "true"}, drop), query
 
     return (
         Change(

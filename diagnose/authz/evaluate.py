@@ -115,7 +115,7 @@ def _layer(name: str, docs: Docs, request: Request, action_text: str) -> _Layer:
         evidence = evidence_of(tuple(r for r in decision.allow_statements if r.applies is True))
     elif allow is False:
         outcome = Outcome.IMPLICIT_DENY
-        names = ", ".join(p.origin for p in docs.policies) or "no document"
+        names = ", ".join(p.origin for p in docs.policies) or f"{name} (none attached)"
         evidence = (Evidence(names, f"no statement allows {action_text}"),)
     else:
         outcome = Outcome.UNKNOWN

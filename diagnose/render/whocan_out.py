@@ -1,0 +1,88 @@
+"""who-can output: JSON (stable field names) and text for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diagnose.verdict import SCHEMA_VERSION
+from diagnose.whocan import Entry, WhoCan
+
+
+def whocan_json(result: WhoCan) -> dict[str, Any]:
+    key = result.key
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "who-can",
+        "action": result.action.api,
+        "authorized_as": result.action.iam,
+        "queue": {
+            "arn": result.queue.arn,
+            "encryption": result.encryption.mode,
+            "kms_master_key_id": result.encryption.key_ref,
+            "key_arn": key.arn if key else None,
+            "key_manager": key.manager if key else None,
+        },
+        "can": [e.to_json() for e in result.can],
+        "kms_fails": [e.to_json() for e in result.kms_fails],
+        "inconclusive": [e.to_json() for e in result.inconclusive],
+        "cannot": [e.to_json() for e in result.cannot],
+        "notes": list(result.notes),
+    }
+
+
+def _entry_lines(entry: Entry, detail: bool) -> list[str]:
+    c = entry.candidate
+    extra = []
+    if c.context:
+        extra.append(", ".join(f"{k}={'|'.join(v)}" for k, v in c.context.items()))
+    if c.conditions:
+        extra.append("conditions: " + "; ".join(c.conditions))
+    err = f" → {entry.verdict.error.code}" if entry.verdict.error else ""
+    out = [f"  {c.label}{err}" + (f" ({'; '.join(extra)})" if extra else "")]
+    out.append(f"      from: {', '.join(c.sources)}")
+    if detail:
+        out.extend(f"      {r}" for r in entry.reasons)
+    else:
+        out.extend(f"      {r}" for r in entry.reasons if "denied" in r or "hypothetical" in r)
+    return out
+
+
+def render_whocan_text(result: WhoCan) -> str:
+    enc = {"none": "no encryption", "sse-sqs": "SSE-SQS", "sse-kms": f"SSE-KMS with {result.encryption.key_ref}"}[
+        result.encryption.mode
+    ]
+    out = [
+        f"WHO CAN {result.action.api} on {result.queue.arn} ({enc}): "
+        f"{len(result.can)} can, {len(result.kms_fails)} fail at KMS, "
+        f"{len(result.inconclusive)} inconclusive, {len(result.cannot)} cannot",
+        "",
+        "Can (SQS and KMS steps both allow):",
+    ]
+    for e in result.can:
+        out.extend(_entry_lines(e, True))
+    if not result.can:
+        out.append("  nobody in what the snapshot shows")
+    out.append("")
+    out.append("Pass the SQS step but fail at KMS (they see KMS.* errors):")
+    for e in result.kms_fails:
+        out.extend(_entry_lines(e, True))
+    if not result.kms_fails:
+        out.append("  none")
+    out.append("")
+    out.append("Inconclusive (what each depends on):")
+    for e in result.inconclusive:
+        out.extend(_entry_lines(e, False))
+        out.extend(f"      depends on: {u}" for u in e.verdict.unknowns)
+    if not result.inconclusive:
+        out.append("  none")
+    out.append("")
+    out.append("Cannot:")
+    for e in result.cannot:
+        out.extend(_entry_lines(e, False))
+    if not result.cannot:
+        out.append("  none")
+    if result.notes:
+        out.append("")
+        out.append("Notes")
+        out.extend(f"  {n}" for n in result.notes)
+    return "\n".join(out) + "\n"
