@@ -4,13 +4,12 @@ apply them to a copy of the snapshot, re-evaluate, and keep only change sets tha
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from diagnose.authz import Decision
+from diagnose.authz import Decision, Evidence
 from diagnose.authz.model import (
     BOUNDARY,
     IDENTITY,
@@ -21,9 +20,19 @@ from diagnose.authz.model import (
     TRANSPORT,
     VPCE,
 )
+from diagnose.edits import (
+    Transform,
+    add_condition,
+    document_at,
+    edit,
+    normalised,
+    remove_statement,
+    statement_at,
+)
 from diagnose.policy import PrincipalType
 from diagnose.snapshot import Document, Key, Principal, Queue, Snapshot
 from diagnose.verdict import Assumptions, Query, Verdict, diagnose
+from diagnose.world import Location
 
 Apply = Callable[[Snapshot, Query], tuple[Snapshot, Query]]
 
@@ -100,18 +109,8 @@ class FixSet:
 # --------------------------------------------------------------------------- document editing
 
 
-def _doc(document: Any) -> dict[str, Any]:
-    data = json.loads(document) if isinstance(document, str) else copy.deepcopy(document)
-    if not isinstance(data, dict):
-        data = {}
-    data.setdefault("Version", "2012-10-17")
-    statements = data.get("Statement", [])
-    data["Statement"] = [statements] if isinstance(statements, dict) else list(statements)
-    return data
-
-
 def with_statement(document: Any, statement: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = _doc(document) if document is not None else {"Version": "2012-10-17", "Statement": []}
+    data: dict[str, Any] = normalised(document) if document is not None else {"Version": "2012-10-17", "Statement": []}
     data["Statement"] = [*data["Statement"], statement]
     return data
 
@@ -240,7 +239,7 @@ def _add_identity(verdict: Verdict, statement: dict[str, Any]) -> tuple[Change, 
     return change, apply
 
 
-def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]:
+def _proposals(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]:
     out: list[tuple[Change, Apply]] = []
     unfixable: list[str] = []
     seen: set[tuple[str, str]] = set()
@@ -253,10 +252,9 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
             continue
         seen.add((layer, "kms" if kms else "sqs"))
         if entry.block.explicit and layer not in (KEY_STATE, TRANSPORT):
-            unfixable.append(
-                f"{step}: explicit deny in the {layer} ({'; '.join(str(e) for e in entry.block.evidence)}): "
-                "narrow or remove that statement; no allow can override it (E1)"
-            )
+            changes, why_not = _deny_fixes(snapshot, verdict, step, layer, entry.block.evidence)
+            out.extend(changes)
+            unfixable.extend(why_not)
             continue
         if layer == RESOURCE and not kms:
             statement = _queue_statement(verdict)
@@ -343,6 +341,57 @@ def _proposals(verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]
         else:
             unfixable.append(f"{step}: no automatic proposal for the {layer} layer; see the evidence")
     return out, unfixable
+
+
+_ACCOUNT_OF_LAYER = {"scp": "the organization's management account", "rcp": "the organization's management account"}
+
+
+def _deny_fixes(
+    snapshot: Snapshot, verdict: Verdict, step: str, layer: str, evidence: tuple[Evidence, ...]
+) -> tuple[list[tuple[Change, Apply]], list[str]]:
+    """An explicit deny can only be narrowed or removed (E1). For the KMS hop SQS makes as the caller,
+    the narrow fix is AWS's data-perimeter exemption of forward-access calls (O2, E9)."""
+    out: list[tuple[Change, Apply]] = []
+    unfixable: list[str] = []
+    for ev in evidence:
+        location = verdict.locations.get(ev.document)
+        if location is None or ev.index is None:
+            unfixable.append(f"{step}: explicit deny in {ev} cannot be changed (E1)")
+            continue
+        current = document_at(snapshot, verdict.query, location)
+        statement = statement_at(current, ev.index) or {}
+        conditions = json.dumps(statement.get("Condition", {})).lower()
+        who = _ACCOUNT_OF_LAYER.get(layer) or _owner_account(verdict, location)
+        if step.startswith("kms:") and "aws:viaawsservice" not in conditions:
+            transform = add_condition(ev.index, "BoolIfExists", "aws:ViaAWSService", "false")
+            text = (
+                f"exempt calls AWS services make on the caller's behalf from {ev.statement}: add "
+                '"BoolIfExists": {"aws:ViaAWSService": "false"} to it (forward access, O2)'
+            )
+            kind = "narrow-statement"
+        else:
+            transform = remove_statement(ev.index)
+            text = f"remove or narrow {ev.statement}: it explicitly denies {step} and no allow can override it (E1)"
+            kind = "remove-statement"
+        after = transform(normalised(current))
+
+        def apply(
+            snap: Snapshot, query: Query, location: Location = location, transform: Transform = transform
+        ) -> tuple[Snapshot, Query]:
+            return edit(snap, query, location, transform)
+
+        out.append((Change(layer, who, ev.document, kind, text, statement or None, after), apply))
+    return out, unfixable
+
+
+def _owner_account(verdict: Verdict, location: Location) -> str | None:
+    if location[0] == "queue-policy":
+        return verdict.queue.account
+    if location[0] == "key-policy":
+        return verdict.key.key.account if verdict.key and verdict.key.key else None
+    if location[0] in ("identity", "boundary", "session", "vpce"):
+        return verdict.caller.account
+    return None
 
 
 def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
@@ -491,7 +540,7 @@ def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | Non
     assumptions = assumptions or Assumptions()
     if verdict.decision is not Decision.DENIED:
         return FixSet(())
-    proposals, unfixable = _proposals(verdict)
+    proposals, unfixable = _proposals(snapshot, verdict)
     fixes: list[Fix] = []
     if proposals and not unfixable:
         ok, after = _verify(snapshot, verdict.query, assumptions, proposals)

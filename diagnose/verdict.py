@@ -40,7 +40,6 @@ from diagnose.policy import (
     Request,
     RequestContext,
     derive_context,
-    parse_policy,
 )
 from diagnose.snapshot import Key, Principal, Queue, Snapshot
 from diagnose.sqs import (
@@ -52,7 +51,7 @@ from diagnose.sqs import (
     fas_context,
     resolve_key,
 )
-from diagnose.world import World
+from diagnose.world import Location, World
 
 SCHEMA_VERSION = "1"
 
@@ -102,6 +101,7 @@ class Verdict:
     notes: tuple[str, ...]
     assumptions: tuple[str, ...]
     delivery_side: bool = False  # a service principal's failure is invisible to the publisher (X8)
+    locations: Mapping[str, Location] = field(default_factory=dict)  # document origin -> where it lives
 
 
 class QueryError(ValueError):
@@ -154,7 +154,7 @@ def diagnose(
     if query.session_policy is not None:
         if caller.type is not PrincipalType.ROLE_SESSION and caller.type is not PrincipalType.FEDERATED_USER:
             raise QueryError("--session-policy applies only to role or federated-user sessions")
-        session = Docs((parse_policy(query.session_policy, origin="session policy", kind=PolicyKind.SESSION),))
+        session = Docs((world.parse(query.session_policy, "session policy", PolicyKind.SESSION, ("session",)),))
 
     enc = encryption_of(queue)
     steps: list[StepResult] = []
@@ -223,7 +223,8 @@ def diagnose(
             f"{caller.service} calls SQS on its own: a failure shows in its delivery logs/metrics, never as "
             "an error to the publisher (X8)"
         )
-    return _combine(query, caller, queue, enc, key_res, steps, errors, notes, assumed, delivery)
+    verdict = _combine(query, caller, queue, enc, key_res, steps, errors, notes, assumed, delivery)
+    return replace(verdict, locations=dict(world.locations))
 
 
 def _combine(
@@ -320,7 +321,16 @@ def _sqs_step(
         if record is None:
             vpce = Docs(unknown=(f"policy of VPC endpoint {endpoint[0]} (not in the snapshot)",))
         elif record.policy is not None:
-            vpce = Docs((world.parse(record.policy, f"VPC endpoint policy of {record.id}", PolicyKind.VPC_ENDPOINT),))
+            vpce = Docs(
+                (
+                    world.parse(
+                        record.policy,
+                        f"VPC endpoint policy of {record.id}",
+                        PolicyKind.VPC_ENDPOINT,
+                        ("vpce", record.id),
+                    ),
+                )
+            )
         else:
             vpce = Docs(unknown=(f"policy of VPC endpoint {record.id} (not read)",))
     identity, boundary, session_docs = _identity_inputs(world, caller, principal, session)

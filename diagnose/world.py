@@ -18,6 +18,11 @@ from diagnose.snapshot import Account, Document, Key, Principal, Queue, Snapshot
 SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 DEFAULT_SESSION_NAME = "sqsdiag-session"
 
+# Where a document lives in the snapshot: ("queue-policy", queue ARN), ("key-policy", key ARN),
+# ("identity" | "boundary", principal ARN, index), ("scp" | "rcp", account, node index, document index),
+# ("vpce", endpoint id), ("session",).
+Location = tuple[str, ...]
+
 
 class World:
     """Read-only view over a snapshot, parsing each document once."""
@@ -25,13 +30,16 @@ class World:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self._parsed: dict[tuple[int, str, PolicyKind], Policy] = {}
+        self.locations: dict[str, Location] = {}  # origin -> where the document lives (for proven fixes)
 
     # ----------------------------------------------------------------- documents
 
-    def parse(self, document: Any, origin: str, kind: PolicyKind) -> Policy:
+    def parse(self, document: Any, origin: str, kind: PolicyKind, location: Location | None = None) -> Policy:
         cache_key = (id(document), origin, kind)
         if cache_key not in self._parsed:
             self._parsed[cache_key] = parse_policy(document, origin=origin, kind=kind)
+        if location is not None:
+            self.locations[origin] = location
         return self._parsed[cache_key]
 
     def _gap_text(self, layer: str, resource: str, what: str) -> str:
@@ -47,19 +55,19 @@ class World:
         text = queue.attributes.get("Policy")
         if not text:
             return Docs()
-        return Docs((self.parse(text, f"queue policy of {queue.name}", PolicyKind.RESOURCE),))
+        origin = f"queue policy of {queue.name}"
+        return Docs((self.parse(text, origin, PolicyKind.RESOURCE, ("queue-policy", queue.arn)),))
 
     def key_policy(self, key: Key) -> Docs:
         if key.policy is not None:
             origin = f"key policy of {key.arn}"
             if key.policy_source == "documented":
                 origin += " (documented AWS managed policy)"
-            return Docs((self.parse(key.policy, origin, PolicyKind.KEY),))
+            location = None if key.manager == "AWS" else ("key-policy", key.arn)  # AWS managed: unchangeable
+            return Docs((self.parse(key.policy, origin, PolicyKind.KEY, location),))
         if key.manager == "AWS" and "alias/aws/sqs" in key.aliases:
             doc = aws_sqs_key_policy(key.account, key.region)
-            return Docs(
-                (self.parse(doc, f"key policy of {key.arn} (documented AWS managed policy)", PolicyKind.KEY),)
-            )
+            return Docs((self.parse(doc, f"key policy of {key.arn} (documented AWS managed policy)", PolicyKind.KEY),))
         return Docs(unknown=(self._gap_text("key-policy", key.arn, f"key policy of {key.arn}"),))
 
     def grants(self, key: Key) -> Grants:
@@ -71,23 +79,21 @@ class World:
                 grant_id=g.grant_id,
                 grantee=g.grantee,
                 operations=g.operations,
-                context_equals=dict(g.encryption_context_equals)
-                if g.encryption_context_equals is not None
-                else None,
-                context_subset=dict(g.encryption_context_subset)
-                if g.encryption_context_subset is not None
-                else None,
+                context_equals=dict(g.encryption_context_equals) if g.encryption_context_equals is not None else None,
+                context_subset=dict(g.encryption_context_subset) if g.encryption_context_subset is not None else None,
                 name=g.name,
             )
             for g in key.grants
         )
         return Grants(infos, origin=origin)
 
-    def _docs(self, docs: tuple[Document, ...], owner: str, kind: PolicyKind) -> tuple[Policy, ...]:
+    def _docs(self, docs: tuple[Document, ...], owner: Principal, kind: PolicyKind, slot: str) -> tuple[Policy, ...]:
         out = []
-        for d in docs:
+        name = owner.arn.rsplit("/", 1)[-1]
+        for index, d in enumerate(docs):
             where = f" (group {d.group.rsplit('/', 1)[-1]})" if d.group else ""
-            out.append(self.parse(d.document, f"{d.source} policy {d.name!r} of {owner}{where}", kind))
+            origin = f"{d.source} policy {d.name!r} of {name}{where}"
+            out.append(self.parse(d.document, origin, kind, (slot, owner.arn, str(index))))
         return tuple(out)
 
     def identity(self, principal: Principal | None, caller: Caller) -> Docs:
@@ -96,23 +102,18 @@ class World:
             return Docs(unknown=(self._gap_text("identity-policy", ref, f"identity policies of {ref}"),))
         if principal.policies is None:
             return Docs(
-                unknown=(
-                    self._gap_text("identity-policy", principal.arn, f"identity policies of {principal.arn}"),
-                )
+                unknown=(self._gap_text("identity-policy", principal.arn, f"identity policies of {principal.arn}"),)
             )
-        return Docs(self._docs(principal.policies, principal.arn.rsplit("/", 1)[-1], PolicyKind.IDENTITY))
+        return Docs(self._docs(principal.policies, principal, PolicyKind.IDENTITY, "identity"))
 
     def boundary(self, principal: Principal | None) -> Docs | None:
         if principal is None:
             return None  # unknown principal: its identity layer is already unknown
         if principal.boundary is None:
             if self.snapshot.gaps_for("permissions-boundary", principal.arn):
-                return Docs(
-                    unknown=(self._gap_text("permissions-boundary", principal.arn, "permissions boundary"),)
-                )
+                return Docs(unknown=(self._gap_text("permissions-boundary", principal.arn, "permissions boundary"),))
             return None
-        name = principal.arn.rsplit("/", 1)[-1]
-        return Docs(self._docs((principal.boundary,), name, PolicyKind.BOUNDARY))
+        return Docs(self._docs((principal.boundary,), principal, PolicyKind.BOUNDARY, "boundary"))
 
     # ----------------------------------------------------------------- organizations
 
@@ -127,7 +128,7 @@ class World:
         if account.org_id is None or account.is_management:
             return None  # no organization; the management account is exempt (O1, O3)
         levels = []
-        for node in account.path:
+        for node_index, node in enumerate(account.path):
             docs = node.scps if kind == "scp" else node.rcps
             label = f"{kind.upper()}s at {node.type.lower().replace('_', ' ')} {node.name or node.id}"
             if docs is None:
@@ -135,8 +136,13 @@ class World:
             else:
                 pkind = PolicyKind.SCP if kind == "scp" else PolicyKind.RCP
                 parsed = tuple(
-                    self.parse(d.document, f"{kind.upper()} {d.name!r} at {node.name or node.id}", pkind)
-                    for d in docs
+                    self.parse(
+                        d.document,
+                        f"{kind.upper()} {d.name!r} at {node.name or node.id}",
+                        pkind,
+                        (kind, account_id, str(node_index), str(doc_index)),
+                    )
+                    for doc_index, d in enumerate(docs)
                 )
                 levels.append((label, Docs(parsed)))
         return OrgLevels(tuple(levels))
@@ -166,9 +172,7 @@ class World:
         if arn.service == "sts" and resource.startswith("assumed-role/"):
             parts = resource.split("/")
             if len(parts) != 3 or not all(parts[1:]):
-                raise ValueError(
-                    f"--principal {text!r}: expected arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION"
-                )
+                raise ValueError(f"--principal {text!r}: expected arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION")
             role = self.snapshot.role_by_name(account, parts[1])
             return self._session(account, parts[1], parts[2], role), role
         if arn.service == "sts" and resource.startswith("federated-user/"):
@@ -177,16 +181,12 @@ class World:
             raise ValueError(f"--principal {text!r}: expected an iam or sts ARN")
         if resource == "root":
             principal = self.snapshot.principal(str(arn))
-            return Caller(
-                PrincipalType.ROOT, str(arn), account=account, tags={}, **self._org(account)
-            ), principal
+            return Caller(PrincipalType.ROOT, str(arn), account=account, tags={}, **self._org(account)), principal
         if resource.startswith("role/"):
             name = resource.rsplit("/", 1)[-1]
             role = self.snapshot.principal(str(arn)) or self.snapshot.role_by_name(account, name)
             if role is not None and role.arn != str(arn):
-                raise ValueError(
-                    f"--principal {text!r}: the role's ARN is {role.arn} (a role ARN includes its path)"
-                )
+                raise ValueError(f"--principal {text!r}: the role's ARN is {role.arn} (a role ARN includes its path)")
             return self._session(account, name, session_name or DEFAULT_SESSION_NAME, role, str(arn)), role
         if resource.startswith("user/"):
             user = self.snapshot.principal(str(arn))

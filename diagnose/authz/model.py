@@ -98,6 +98,7 @@ class Evidence:
     document: str
     statement: str  # "Sid 'x'" or "Statement[2]", or a short fact ("no statement allows")
     effect: str | None = None
+    index: int | None = None  # the statement's position in its document, when it is one
 
     def __str__(self) -> str:
         return f"{self.document}: {self.statement}" + (f" ({self.effect})" if self.effect else "")
@@ -145,4 +146,4 @@ class StepResult:
 
 
 def evidence_of(results: tuple[StatementResult, ...]) -> tuple[Evidence, ...]:
-    return tuple(Evidence(r.policy.origin, r.statement.label, r.statement.effect) for r in results)
+    return tuple(Evidence(r.policy.origin, r.statement.label, r.statement.effect, r.statement.index) for r in results)

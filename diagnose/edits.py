@@ -1,0 +1,133 @@
+"""Editing documents in a copy of the world, by where they live (``world.Location``).
+
+Fixes and preflight use this to try a change and re-evaluate; nothing here touches AWS or the user's files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from diagnose.snapshot import Snapshot
+from diagnose.verdict import Query
+from diagnose.world import Location
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def normalised(document: Any) -> dict[str, Any]:
+    """A deep copy of a policy document with ``Statement`` as a list (AWS accepts a single object too)."""
+    data = json.loads(document) if isinstance(document, str) else copy.deepcopy(document)
+    if not isinstance(data, dict):
+        data = {}
+    data.setdefault("Version", "2012-10-17")
+    statements = data.get("Statement", [])
+    data["Statement"] = [statements] if isinstance(statements, dict) else list(statements)
+    return data
+
+
+def remove_statement(index: int) -> Transform:
+    def apply(doc: dict[str, Any]) -> dict[str, Any]:
+        doc["Statement"] = [s for i, s in enumerate(doc["Statement"]) if i != index]
+        return doc
+
+    return apply
+
+
+def add_condition(index: int, operator: str, key: str, value: str) -> Transform:
+    """Narrow one statement with one more condition (conditions AND together, C1)."""
+
+    def apply(doc: dict[str, Any]) -> dict[str, Any]:
+        statement = dict(doc["Statement"][index])
+        condition = {op: dict(keys) for op, keys in (statement.get("Condition") or {}).items()}
+        condition.setdefault(operator, {})[key] = value
+        statement["Condition"] = condition
+        doc["Statement"][index] = statement
+        return doc
+
+    return apply
+
+
+def statement_at(document: Any, index: int) -> dict[str, Any] | None:
+    statements = normalised(document)["Statement"]
+    return statements[index] if 0 <= index < len(statements) else None
+
+
+def document_at(snap: Snapshot, query: Query, location: Location) -> Any:
+    """The current document at ``location`` (None when it is not there)."""
+    kind = location[0]
+    if kind == "queue-policy":
+        queue = snap.queue(location[1])
+        return queue.attributes.get("Policy") if queue else None
+    if kind == "key-policy":
+        key = snap.key(location[1])
+        return key.policy if key else None
+    if kind in ("identity", "boundary"):
+        principal = snap.principal(location[1])
+        if principal is None:
+            return None
+        if kind == "boundary":
+            return principal.boundary.document if principal.boundary else None
+        return principal.policies[int(location[2])].document if principal.policies else None
+    if kind in ("scp", "rcp"):
+        account = snap.account(location[1])
+        if account is None:
+            return None
+        node = account.path[int(location[2])]
+        docs = node.scps if kind == "scp" else node.rcps
+        return docs[int(location[3])].document if docs else None
+    if kind == "vpce":
+        endpoint = snap.vpc_endpoint(location[1])
+        return endpoint.policy if endpoint else None
+    if kind == "session":
+        return query.session_policy
+    raise ValueError(f"unknown document location {location!r}")
+
+
+def edit(snap: Snapshot, query: Query, location: Location, transform: Transform) -> tuple[Snapshot, Query]:
+    """A copy of (snapshot, query) with the document at ``location`` transformed."""
+    current = document_at(snap, query, location)
+    if current is None:
+        return snap, query
+    new = transform(normalised(current))
+    kind = location[0]
+    if kind == "queue-policy":
+        queues = tuple(
+            replace(q, attributes={**q.attributes, "Policy": json.dumps(new)}) if q.arn == location[1] else q
+            for q in snap.queues
+        )
+        return replace(snap, queues=queues), query
+    if kind == "key-policy":
+        return replace(
+            snap, keys=tuple(replace(k, policy=new) if k.arn == location[1] else k for k in snap.keys)
+        ), query
+    if kind in ("identity", "boundary"):
+        principals = []
+        for p in snap.principals:
+            if p.arn == location[1] and kind == "boundary" and p.boundary is not None:
+                p = replace(p, boundary=replace(p.boundary, document=new))
+            elif p.arn == location[1] and kind == "identity" and p.policies is not None:
+                i = int(location[2])
+                p = replace(p, policies=(*p.policies[:i], replace(p.policies[i], document=new), *p.policies[i + 1 :]))
+            principals.append(p)
+        return replace(snap, principals=tuple(principals)), query
+    if kind in ("scp", "rcp"):
+        accounts = []
+        for a in snap.accounts:
+            if a.id == location[1]:
+                n, d = int(location[2]), int(location[3])
+                node = a.path[n]
+                docs = node.scps if kind == "scp" else node.rcps
+                assert docs is not None
+                docs = (*docs[:d], replace(docs[d], document=new), *docs[d + 1 :])
+                node = replace(node, scps=docs) if kind == "scp" else replace(node, rcps=docs)
+                a = replace(a, path=(*a.path[:n], node, *a.path[n + 1 :]))
+            accounts.append(a)
+        return replace(snap, accounts=tuple(accounts)), query
+    if kind == "vpce":
+        endpoints = tuple(replace(v, policy=new) if v.id == location[1] else v for v in snap.vpc_endpoints)
+        return replace(snap, vpc_endpoints=endpoints), query
+    return snap, replace(query, session_policy=new)  # "session"

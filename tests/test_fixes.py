@@ -1,0 +1,109 @@
+"""Proven fixes (DESIGN principle 7): every fix shown has been applied to a copy and re-evaluated."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from diagnose.fix import propose
+from diagnose.snapshot import from_json, load
+from diagnose.sqs import parse_action
+from diagnose.verdict import Query, diagnose
+from tests.helpers import ARTICLE, CONSUMER
+
+SHARED = ARTICLE / "3-sse-kms-key-shared.json"
+QUEUE = "arn:aws:sqs:ap-northeast-1:111111111111:hoge-sse-customer"
+FULL_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def _world(mutate: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(SHARED.read_text())
+    mutate(data)
+    return data
+
+
+def _in_org_with_scp(data: dict[str, Any], scp: dict[str, Any]) -> None:
+    data["accounts"][1] = {
+        "id": "222222222222",
+        "organization": {"id": "o-example", "management_account": "999999999999"},
+        "path": [
+            {"id": "r-root", "type": "ROOT", "scps": [{"name": "FullAWSAccess", "document": FULL_ACCESS}], "rcps": []},
+            {
+                "id": "222222222222",
+                "type": "ACCOUNT",
+                "scps": [{"name": "FullAWSAccess", "document": FULL_ACCESS}, {"name": "deny-kms", "document": scp}],
+                "rcps": [],
+            },
+        ],
+    }
+
+
+def _verdict_and_fixes(data: dict[str, Any], action: str = "ReceiveMessage") -> tuple[Any, Any]:
+    snap = from_json(data, "test")
+    verdict = diagnose(snap, Query(QUEUE, CONSUMER, parse_action(action)))
+    return verdict, propose(snap, verdict)
+
+
+def test_o2_scp_denying_kms_is_narrowed_with_the_forward_access_exemption() -> None:
+    deny_kms = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "NoKms", "Effect": "Deny", "Action": "kms:*", "Resource": "*"}],
+    }
+    verdict, fixes = _verdict_and_fixes(_world(lambda d: _in_org_with_scp(d, deny_kms)))
+    assert verdict.decision.value == "denied"
+    assert verdict.error.code == "KMS.AccessDeniedException"
+    assert "kms:Decrypt on the resource associated with this ciphertext" in verdict.error.message  # X6
+    assert [(b.step, b.block.layer, b.block.explicit) for b in verdict.blocking] == [("kms:Decrypt", "scp", True)]
+    (fix,) = fixes.fixes
+    (change,) = fix.changes
+    assert (change.layer, change.kind, change.account) == (
+        "scp",
+        "narrow-statement",
+        "the organization's management account",
+    )
+    assert change.document["Statement"][0]["Condition"] == {"BoolIfExists": {"aws:ViaAWSService": "false"}}
+    assert fix.verified and fix.decision_after == "allowed"
+
+
+def test_e1_explicit_deny_in_the_queue_policy_is_removed_and_proven() -> None:
+    def add_deny(data: dict[str, Any]) -> None:
+        policy = json.loads(data["queues"][0]["attributes"]["Policy"])
+        policy["Statement"].append(
+            {
+                "Sid": "DenyConsumer",
+                "Effect": "Deny",
+                "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+                "Action": "sqs:ReceiveMessage",
+                "Resource": QUEUE,
+            }
+        )
+        data["queues"][0]["attributes"]["Policy"] = json.dumps(policy)
+
+    verdict, fixes = _verdict_and_fixes(_world(add_deny))
+    assert verdict.error.code == "AccessDenied"
+    assert verdict.error.message.endswith("with an explicit deny in a resource-based policy")
+    (fix,) = fixes.fixes
+    (change,) = fix.changes
+    assert (change.layer, change.kind, change.account) == ("resource-policy", "remove-statement", "111111111111")
+    assert [s.get("Sid") for s in change.document["Statement"]] == ["AllowConsumerAccount"]
+    assert fix.verified
+
+
+def test_no_fix_is_shown_when_the_changes_do_not_make_the_call_succeed() -> None:
+    # A key pending import needs its key material imported, which no policy change can do (K8):
+    # there is no proposal that flips the verdict, so nothing is shown as a fix.
+    def break_it(data: dict[str, Any]) -> None:
+        data["keys"][0]["state"] = "PendingImport"
+
+    verdict, fixes = _verdict_and_fixes(_world(break_it))
+    assert verdict.error.code == "KMS.InvalidStateException"
+    assert fixes.fixes == ()
+
+
+def test_fixes_never_modify_the_snapshot_they_start_from() -> None:
+    snap = load(ARTICLE / "2-sse-kms-queue-policy-only.json")
+    before = copy.deepcopy(snap)
+    verdict = diagnose(snap, Query(QUEUE, CONSUMER, parse_action("ReceiveMessage")))
+    assert propose(snap, verdict).verified
+    assert snap == before
