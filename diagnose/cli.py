@@ -39,6 +39,7 @@ class Format(str, Enum):
     markdown = "markdown"
     mermaid = "mermaid"
     dot = "dot"
+    graph_json = "graph-json"
 
 
 class MessageStyle(str, Enum):
@@ -281,10 +282,12 @@ def _render(verdict: Any, fixes: Any, format: Format) -> str:
         from diagnose.render.json_out import verdict_json
 
         return json.dumps(verdict_json(verdict, fixes), indent=2) + "\n"
-    if format in (Format.mermaid, Format.dot):
-        from diagnose.graph import build_graph, to_dot, to_mermaid
+    if format in (Format.mermaid, Format.dot, Format.graph_json):
+        from diagnose.graph import build_graph, explanation, to_dot, to_json, to_mermaid
 
         graph = build_graph(verdict)
+        if format is Format.graph_json:
+            return json.dumps({**to_json(graph), "explanation": explanation(graph, verdict)}, indent=2) + "\n"
         return to_mermaid(graph) if format is Format.mermaid else to_dot(graph)
     from diagnose.render.text import render_markdown, render_text
 

@@ -217,7 +217,8 @@ def _add_identity(verdict: Verdict, statement: dict[str, Any]) -> tuple[Change, 
     ref = caller.principal_arn
     if caller.type not in (PrincipalType.ROLE_SESSION, PrincipalType.IAM_USER) or ref is None:
         return None
-    name = "sqsdiag-" + statement["Sid"].lower()[:60]
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    name = "sqsdiag-" + "-".join(a.split(":", 1)[-1].lower() for a in actions)[:100]
     document = {"Version": "2012-10-17", "Statement": [statement]}
     change = Change(
         IDENTITY,

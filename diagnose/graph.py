@@ -73,21 +73,29 @@ def build_graph(verdict: Verdict) -> Any:
 
 
 def explanation(g: Any, verdict: Verdict) -> list[str]:
-    """The path from the caller to the first blocking layer (or the last step when allowed)."""
-    target = None
-    for b in verdict.blocking:
-        if b.reached:
-            target = f"layer:{b.step}:{b.block.layer}"
+    """The path the verdict follows: caller → SQS step → queue → key → KMS step → the first blocking layer
+    and its deciding statement (or the last step when the call is allowed)."""
+    waypoints = [verdict.caller.arn]
+    target = next((b for b in verdict.blocking if b.reached), None)
+    for step in verdict.steps:
+        node = f"step:{step.step}"
+        waypoints += [step.resource, node] if step.step.startswith("kms:") else [node, step.resource]
+        if target is not None and step.step == target.step:
             break
-    if target is None and verdict.steps:
-        target = f"step:{verdict.steps[-1].step}"
-    if target is None:
-        return []
+    if target is not None:
+        waypoints.append(f"layer:{target.step}:{target.block.layer}")
+        if target.block.evidence:
+            ev = target.block.evidence[0]
+            waypoints.append(f"stmt:{ev.document}:{ev.statement}")
     undirected = g.to_undirected(as_view=True)
-    try:
-        path: list[str] = nx.shortest_path(undirected, verdict.caller.arn, target)
-    except nx.NetworkXNoPath:
-        return []
+    path: list[str] = [waypoints[0]]
+    for a, b in zip(waypoints, waypoints[1:], strict=False):
+        if a == b or b not in g or a not in g:
+            continue
+        try:
+            path += nx.shortest_path(undirected, a, b)[1:]
+        except nx.NetworkXNoPath:
+            continue
     return path
 
 

@@ -43,3 +43,25 @@ def test_dot_is_a_digraph_with_red_blockers(capsys: pytest.CaptureFixture[str]) 
     run = run_cli(capsys, *ARGS, "--format", "dot")
     assert run.out.startswith("digraph sqsdiag {") and run.out.rstrip().endswith("}")
     assert "color=red" in run.out and "encrypts-with" in run.out
+
+
+def test_graph_json_explains_the_verdict_as_a_path(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    run = run_cli(capsys, *ARGS, "--format", "graph-json")
+    data = json.loads(run.out)
+    key = "arn:aws:kms:ap-northeast-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert data["explanation"] == [
+        "arn:aws:sts::222222222222:assumed-role/consumer/sqsdiag-session",
+        "step:sqs:ReceiveMessage",
+        "arn:aws:sqs:ap-northeast-1:111111111111:hoge-sse-customer",
+        key,
+        "step:kms:Decrypt",
+        "layer:kms:Decrypt:key-policy",
+        f"stmt:key policy of {key}:no statement allows kms:Decrypt",
+    ]
+    blocking_edges = [e for e in data["edges"] if e.get("blocks")]
+    assert {(e["source"], e["target"]) for e in blocking_edges} >= {
+        ("layer:kms:Decrypt:key-policy", "step:kms:Decrypt"),
+        ("layer:kms:Decrypt:identity-policy", "step:kms:Decrypt"),
+    }
