@@ -11,9 +11,7 @@ from urllib.parse import urlparse
 
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 # partition, service, region, account, resource (A3: six colon-separated fields)
-ARN_RE = re.compile(
-    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)$"
-)
+ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)$")
 QUEUE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}(\.fifo)?$")
 
 
@@ -32,9 +30,7 @@ class Arn:
 def parse_arn(text: str, what: str = "ARN") -> Arn:
     m = ARN_RE.match(text.strip())
     if not m:
-        raise ValueError(
-            f"{what} {text!r} is not a valid ARN (expected arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE)"
-        )
+        raise ValueError(f"{what} {text!r} is not a valid ARN (expected arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE)")
     return Arn(*m.groups())
 
 
@@ -78,9 +74,9 @@ def parse_queue(text: str) -> QueueRef:
     if not QUEUE_NAME_RE.match(parts[1]):
         raise ValueError(f"queue URL {text!r} has an invalid queue name {parts[1]!r}")
     host = (url.hostname or "").lower()
-    m = re.match(
-        r"^sqs\.([a-z0-9-]+)\.(amazonaws\.com(\.cn)?|localhost\.localstack\.cloud)$", host
-    ) or re.match(r"^([a-z0-9-]+)\.queue\.amazonaws\.com(\.cn)?$", host)
+    m = re.match(r"^sqs\.([a-z0-9-]+)\.(amazonaws\.com(\.cn)?|localhost\.localstack\.cloud)$", host) or re.match(
+        r"^([a-z0-9-]+)\.queue\.amazonaws\.com(\.cn)?$", host
+    )
     if m and region is None:
         region = m.group(1)
     partition = "aws-cn" if host.endswith(".cn") else "aws"

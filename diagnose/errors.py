@@ -58,17 +58,14 @@ def _reason(block: Blocking, action: str) -> str:
     return f"because no {noun} allows the {action} action"
 
 
-def sqs_access_denied(
-    step: StepResult, caller_arn: str, operation: str, legacy: bool, queue_url: str
-) -> CallerError:
+def sqs_access_denied(step: StepResult, caller_arn: str, operation: str, legacy: bool, queue_url: str) -> CallerError:
     """X4: the current format names the caller, the lower-case action and the first blocking stage."""
     if legacy:
         return CallerError("AccessDenied", f"Access to the resource {queue_url} is denied.", 403, operation)
     action = step.step.lower()
     block = step.blocking[0]
-    message = (
-        f"User: {caller_arn} is not authorized to perform: {action} on resource: {step.resource} "
-        + _reason(block, action)
+    message = f"User: {caller_arn} is not authorized to perform: {action} on resource: {step.resource} " + _reason(
+        block, action
     )
     uncertain = ("the RCP wording is UNVERIFIED (X5)",) if block.layer == RCP else ()
     return CallerError("AccessDenied", message, 403, operation, uncertain)
@@ -92,9 +89,8 @@ def kms_access_denied(step: StepResult, caller_arn: str, operation: str, legacy:
             )
     else:
         block = step.blocking[0]
-        message = (
-            f"User: {caller_arn} is not authorized to perform: {kms_action} on resource: {step.resource} "
-            + (_reason(block, kms_action))
+        message = f"User: {caller_arn} is not authorized to perform: {kms_action} on resource: {step.resource} " + (
+            _reason(block, kms_action)
         )
         uncertain.append("the exact KMS message form through SQS is UNVERIFIED (X6)")
     return CallerError(

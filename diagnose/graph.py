@@ -4,6 +4,7 @@ which documents and statements allowed or denied each step. The explanation is a
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -44,9 +45,7 @@ def build_graph(verdict: Verdict) -> Any:
     blocking = {(b.step, b.block.layer) for b in verdict.blocking}
     for step in verdict.steps:
         step_node = f"step:{step.step}"
-        g.add_node(
-            step_node, kind="step", label=step.step, decision=step.decision.value, reached=step.reached
-        )
+        g.add_node(step_node, kind="step", label=step.step, decision=step.decision.value, reached=step.reached)
         g.add_edge(caller.arn, step_node, relation="calls" if step.step.startswith("sqs:") else "via-service")
         g.add_edge(step_node, step.resource, relation="on")
         for layer in step.layers:
@@ -89,7 +88,7 @@ def explanation(g: Any, verdict: Verdict) -> list[str]:
             waypoints.append(f"stmt:{ev.document}:{ev.statement}")
     undirected = g.to_undirected(as_view=True)
     path: list[str] = [waypoints[0]]
-    for a, b in zip(waypoints, waypoints[1:], strict=False):
+    for a, b in itertools.pairwise(waypoints):
         if a == b or b not in g or a not in g:
             continue
         try:

@@ -193,9 +193,7 @@ class Snapshot:
         return next((p for p in self.principals if p.arn == arn), None)
 
     def role_by_name(self, account: str, name: str) -> Principal | None:
-        return next(
-            (p for p in self.principals if p.type == "role" and p.account == account and p.name == name), None
-        )
+        return next((p for p in self.principals if p.type == "role" and p.account == account and p.name == name), None)
 
     def vpc_endpoint(self, vpce_id: str) -> VpcEndpoint | None:
         return next((v for v in self.vpc_endpoints if v.id == vpce_id), None)
@@ -425,9 +423,7 @@ def _account(at: _At) -> Account:
     if not ACCOUNT_RE.match(account_id):
         raise at.child("id").fail(f"{account_id!r} is not a 12-digit account id")
     if not at.has("organization"):
-        raise at.child("organization").fail(
-            "required: an object, or null when the account is in no organization"
-        )
+        raise at.child("organization").fail("required: an object, or null when the account is in no organization")
     org = at.child("organization")
     if org.value is None:
         return Account(id=account_id)
@@ -487,9 +483,7 @@ def from_json(data: Any, origin: str = "snapshot") -> Snapshot:
         raise at.child("schema").fail(f"expected {SCHEMA!r}: this file is not an sqsdiag snapshot")
     version = at.child("version").value
     if version != VERSION:
-        raise at.child("version").fail(
-            f"unsupported snapshot version {version!r} (this sqsdiag reads {VERSION})"
-        )
+        raise at.child("version").fail(f"unsupported snapshot version {version!r} (this sqsdiag reads {VERSION})")
 
     def each(key: str) -> list[_At]:
         return at.list_(key) or []
@@ -516,9 +510,7 @@ def load(path: str | Path) -> Snapshot:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise SnapshotError(
-            f"{p}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})"
-        ) from None
+        raise SnapshotError(f"{p}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
     return from_json(data, str(p))
 
 
@@ -625,8 +617,7 @@ def to_json(snap: Snapshot, collected: Mapping[str, Any] | None = None) -> dict[
             "id": a.id,
             "organization": {"id": a.org_id, "management_account": a.management_account},
             "path": [
-                {"id": n.id, "type": n.type, "name": n.name, "scps": docs(n.scps), "rcps": docs(n.rcps)}
-                for n in a.path
+                {"id": n.id, "type": n.type, "name": n.name, "scps": docs(n.scps), "rcps": docs(n.rcps)} for n in a.path
             ],
         }
 
@@ -662,17 +653,14 @@ def to_json(snap: Snapshot, collected: Mapping[str, Any] | None = None) -> dict[
     ]
     out["accounts"] = [account(a) for a in snap.accounts]
     out["vpc_endpoints"] = [
-        {"id": v.id, "account": v.account, "service": v.service, "policy": v.policy}
-        for v in snap.vpc_endpoints
+        {"id": v.id, "account": v.account, "service": v.service, "policy": v.policy} for v in snap.vpc_endpoints
     ]
     out["gaps"] = [{k: v for k, v in vars(g).items() if v not in (None, "")} for g in snap.gaps]
     return out
 
 
 def save(snap: Snapshot, path: str | Path, collected: Mapping[str, Any] | None = None) -> None:
-    Path(path).write_text(
-        json.dumps(to_json(snap, collected), indent=2, sort_keys=False) + "\n", encoding="utf-8"
-    )
+    Path(path).write_text(json.dumps(to_json(snap, collected), indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
 def with_entities(snap: Snapshot, **changes: Any) -> Snapshot:

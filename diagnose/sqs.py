@@ -81,9 +81,7 @@ def parse_action(text: str) -> Action:
         }[lower]
         return Action(api, BATCH[lower])
     if lower not in lookup:
-        raise ValueError(
-            f"--action {text!r} is not an SQS action (e.g. ReceiveMessage, SendMessage, DeleteMessage)"
-        )
+        raise ValueError(f"--action {text!r} is not an SQS action (e.g. ReceiveMessage, SendMessage, DeleteMessage)")
     return Action(lookup[lower], lookup[lower])
 
 
@@ -134,11 +132,7 @@ def resolve_key(snapshot: Snapshot, queue: Queue, ref: str) -> KeyResolution:
         )
     if resource.startswith("alias/"):
         key = next(
-            (
-                k
-                for k in snapshot.keys
-                if resource in k.aliases and k.account == account and k.region == region
-            ),
+            (k for k in snapshot.keys if resource in k.aliases and k.account == account and k.region == region),
             None,
         )
         ident = f"arn:aws:kms:{region}:{account}:{resource}"
@@ -151,9 +145,7 @@ def resolve_key(snapshot: Snapshot, queue: Queue, ref: str) -> KeyResolution:
         key = snapshot.key(ident)
     if key is not None:
         if key.region != queue.region:
-            notes.append(
-                f"the key is in {key.region} but the queue in {queue.region}: KMS keys are Regional (K11)"
-            )
+            notes.append(f"the key is in {key.region} but the queue in {queue.region}: KMS keys are Regional (K11)")
             return KeyResolution("missing", key, key.arn, tuple(notes))
         return KeyResolution("found", key, key.arn, tuple(notes))
     gaps = [g for g in snapshot.gaps if g.layer == "key" and g.resource in (ref, ident)]
@@ -162,9 +154,7 @@ def resolve_key(snapshot: Snapshot, queue: Queue, ref: str) -> KeyResolution:
     if region != queue.region:
         notes.append(f"KmsMasterKeyId names region {region} but the queue is in {queue.region} (K11)")
         return KeyResolution("missing", None, ident, tuple(notes))
-    reason = f"key {ident}: " + (
-        f"{gaps[0].operation} failed ({gaps[0].error})" if gaps else "not in the snapshot"
-    )
+    reason = f"key {ident}: " + (f"{gaps[0].operation} failed ({gaps[0].error})" if gaps else "not in the snapshot")
     return KeyResolution("unknown", None, ident, tuple(notes), reason)
 
 

@@ -23,7 +23,8 @@ from diagnose.authz import (
     StepResult,
     authorize,
 )
-from diagnose.authz.model import KEY_STATE, RESOURCE, TRANSPORT
+from diagnose.authz.explain import near_misses
+from diagnose.authz.model import BOUNDARY, IDENTITY, KEY_POLICY, KEY_STATE, RESOURCE, SESSION, TRANSPORT, VPCE
 from diagnose.errors import (
     CallerError,
     invalid_security,
@@ -297,6 +298,25 @@ def _identity_inputs(
     return world.identity(principal, caller), world.boundary(principal), session
 
 
+def _explained(step: StepResult, inp: AuthzInput) -> StepResult:
+    """Attach near misses to each implicit-deny block: which Allow almost applied, and why it did not."""
+    docs = {
+        RESOURCE: inp.resource_policy,
+        KEY_POLICY: inp.resource_policy,
+        IDENTITY: inp.identity,
+        BOUNDARY: inp.boundary,
+        SESSION: inp.session,
+        VPCE: inp.vpce,
+    }
+    blocking = []
+    for block in step.blocking:
+        layer_docs = docs.get(block.layer)
+        if not block.explicit and layer_docs is not None and layer_docs.policies:
+            block = replace(block, near_misses=near_misses(layer_docs.policies, inp.request))
+        blocking.append(block)
+    return replace(step, blocking=tuple(blocking))
+
+
 def _scp_for(world: World, caller: Caller) -> OrgLevels | None:
     if caller.type in (PrincipalType.SERVICE, PrincipalType.ANONYMOUS):
         return None
@@ -345,7 +365,7 @@ def _sqs_step(
         boundary=boundary,
         session=session_docs,
     )
-    step = authorize(inp)
+    step = _explained(authorize(inp), inp)
     cross = caller.account is not None and caller.account != queue.account
     if cross and query.action.base in NO_CROSS_ACCOUNT and step.decision is not Decision.DENIED:
         block = Blocking(RESOURCE, False, (), f"{query.action.iam} cannot be granted to another account (Q3)")
@@ -415,7 +435,7 @@ def _kms_step(
         boundary=boundary,
         session=session_docs,
     )
-    step = authorize(inp)
+    step = _explained(authorize(inp), inp)
     error = (
         kms_access_denied(step, caller.arn, operation, assumptions.message_style == "legacy")
         if step.decision is Decision.DENIED

@@ -87,6 +87,9 @@ def test_s11_aws_managed_key_cross_account_denied_with_no_key_policy_fix(
     assert code == 1 and out["error"]["code"] == "KMS.AccessDeniedException"
     assert [(b["step"], b["layer"]) for b in out["blocking"]] == [("kms:Decrypt", "key-policy")]
     assert out["key"]["manager"] == "AWS"
+    # The explanation names the statement that almost applies and the condition that fails (S10, K6).
+    (miss,) = out["blocking"][0]["near_misses"]
+    assert "StringEquals kms:CallerAccount ['111111111111'] is false (the request has 222222222222)" in miss
     # No fix touches the AWS managed key policy; the verified way out is SSE-SQS (with its trade-offs).
     assert all(c["layer"] != "key-policy" for f in out["fixes"] for c in f["changes"])
     assert out["fixes"][0]["title"] == "move the queue to SSE-SQS" and out["fixes"][0]["verified"]

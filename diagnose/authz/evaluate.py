@@ -214,9 +214,7 @@ def authorize(inp: AuthzInput) -> StepResult:
     if is_service:
         path = direct
     elif same_account:
-        via_iam = (
-            tri_and(identity_allow, limits) if not inp.kms else tri_and(delegation, identity_allow, limits)
-        )
+        via_iam = tri_and(identity_allow, limits) if not inp.kms else tri_and(delegation, identity_allow, limits)
         path = tri_or(direct, tri_and(role_grant, limits), via_iam, grant_allow)
     else:
         grant_iam = tri_and(identity_allow, limits) if inp.cross_account_grant_needs_iam else limits
@@ -303,9 +301,7 @@ def _path_blockers(
 
     identity_evidence = parts[IDENTITY].result.evidence if IDENTITY in parts else ()
     if is_service:
-        return [
-            Blocking(resource_name, False, res.evidence, f"{resource_name} must name the service principal")
-        ]
+        return [Blocking(resource_name, False, res.evidence, f"{resource_name} must name the service principal")]
     if same_account and not inp.kms:
         if tri_or(direct, role_grant, identity_allow) is False:
             note = ""

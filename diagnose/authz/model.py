@@ -127,6 +127,7 @@ class Blocking:
     evidence: tuple[Evidence, ...] = ()
     note: str = ""
     alternative: str | None = None  # another layer that could grant instead
+    near_misses: tuple[str, ...] = ()  # Allow statements that almost apply, and what fails in each
 
 
 @dataclass(frozen=True)

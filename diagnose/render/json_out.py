@@ -41,6 +41,8 @@ def _block(step: str, block: Blocking, reached: bool) -> dict[str, Any]:
         out["note"] = block.note
     if block.alternative:
         out["alternative"] = block.alternative
+    if block.near_misses:
+        out["near_misses"] = list(block.near_misses)
     return out
 
 

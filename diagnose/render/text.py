@@ -22,9 +22,7 @@ def headline(verdict: Verdict) -> str:
     if verdict.decision is Decision.ALLOWED:
         return f"ALLOWED: {who} can call {what} on {verdict.queue.arn}"
     if verdict.decision is Decision.INCONCLUSIVE:
-        return (
-            f"INCONCLUSIVE: {what} by {who} on {verdict.queue.arn} depends on what is listed under 'Unknown'"
-        )
+        return f"INCONCLUSIVE: {what} by {who} on {verdict.queue.arn} depends on what is listed under 'Unknown'"
     code = verdict.error.code if verdict.error else "denied"
     side = " (delivery-side: the publisher is not told)" if verdict.delivery_side else ""
     return f"DENIED ({code}): {who} cannot call {what} on {verdict.queue.arn}{side}"
@@ -46,22 +44,16 @@ def _lines(verdict: Verdict, fixes: FixSet | None, md: bool) -> list[str]:
         enc_text += "" if k.arn == enc.key_ref else f" → {k.arn}"
         enc_text += f" ({'AWS managed' if k.manager == 'AWS' else 'customer managed'}, {k.state})"
     out.append(f"{'**Queue**' if md else 'Queue'}: {code(verdict.queue.arn)}, {enc_text}")
-    out.append(
-        f"{'**Caller**' if md else 'Caller'}: {code(verdict.caller.arn)} ({verdict.caller.type.value})"
-    )
+    out.append(f"{'**Caller**' if md else 'Caller'}: {code(verdict.caller.arn)} ({verdict.caller.type.value})")
     if verdict.error:
-        out.append(
-            f"{'**Error the caller sees**' if md else 'Error the caller sees'}: {code(verdict.error.cli)}"
-        )
+        out.append(f"{'**Error the caller sees**' if md else 'Error the caller sees'}: {code(verdict.error.cli)}")
         for u in verdict.error.uncertain:
             out.append(f"{sub}note: {u}")
     out.append("")
     out.append("### Steps" if md else "Steps")
     for step in verdict.steps:
         reached = "" if step.reached else " (not reached: an earlier step fails; must change too)"
-        out.append(
-            f"{bullet}{code(step.step)} on {code(step.resource)}: {step.decision.value.upper()}{reached}"
-        )
+        out.append(f"{bullet}{code(step.step)} on {code(step.resource)}: {step.decision.value.upper()}{reached}")
         for layer in step.layers:
             ev = "; ".join(str(e) for e in layer.evidence[:3]) or "-"
             out.append(f"{sub}{_ICON[layer.outcome]} {layer.layer}: {layer.outcome.value} — {ev}")
@@ -76,15 +68,14 @@ def _lines(verdict: Verdict, fixes: FixSet | None, md: bool) -> list[str]:
             alt = f" (alternatively: {entry.block.alternative})" if entry.block.alternative else ""
             reached = "" if entry.reached else " [not reached yet]"
             out.append(f"{bullet}{entry.step} / {entry.block.layer}: {kind}{extra}{alt}{reached}")
+            out.extend(f"{sub}almost: {miss}" for miss in entry.block.near_misses)
     if verdict.unknowns:
         out.append("")
         out.append("### Unknown" if md else "Unknown (the answer depends on these)")
         out.extend(f"{bullet}{u}" for u in verdict.unknowns)
     if fixes is not None and (fixes.fixes or fixes.unfixable):
         out.append("")
-        out.append(
-            "### Fixes (verified by re-evaluation)" if md else "Fixes (each verified by re-evaluation)"
-        )
+        out.append("### Fixes (verified by re-evaluation)" if md else "Fixes (each verified by re-evaluation)")
         for fix in fixes.fixes:
             out.append(f"{bullet}{fix.title}: after it, the call is {fix.decision_after}")
             for change in fix.changes:
