@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -126,47 +127,58 @@ def _queue_arn(queue: str, region: str | None, snapshot: Snapshot | None) -> str
     return ref.arn(region)
 
 
-def _collect(
-    queue: str,
-    principals: list[str],
-    *,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
-    account_profile: list[str] | None,
-    assume_role_name: str | None,
-    vpc_endpoint: str | None,
-    verbose: bool,
-    quiet: bool,
-) -> Collection:
+@dataclass(frozen=True)
+class Aws:
+    """The AWS options every command shares, for live collection."""
+
+    profile: str | None
+    region: str | None
+    endpoint_url: str | None
+    account_profile: list[str] | None
+    assume_role_name: str | None
+    verbose: bool
+    quiet: bool
+
+
+def _collect(queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | None = None) -> Collection:
     from diagnose.collect import CollectOptions, collect
 
-    for account, _ in _pairs(account_profile, "--account-profile"):
+    profiles = _pairs(aws.account_profile, "--account-profile")
+    for account, _ in profiles:
         if not (account.isdigit() and len(account) == 12):
             raise ValueError(f"--account-profile {account!r}: expected a 12-digit account id before '='")
     options = CollectOptions(
-        region=region,
-        profile=profile,
-        endpoint_url=endpoint_url,
-        account_profiles=dict(_pairs(account_profile, "--account-profile")),
-        assume_role_name=assume_role_name,
+        region=aws.region,
+        profile=aws.profile,
+        endpoint_url=aws.endpoint_url,
+        account_profiles=dict(profiles),
+        assume_role_name=aws.assume_role_name,
     )
     started = time.monotonic()
 
     def log(line: str) -> None:
-        if verbose:
+        if aws.verbose:
             typer.echo(line, err=True)
 
-    if not quiet and not verbose:
+    if not aws.quiet and not aws.verbose:
         typer.echo("collecting from AWS (read-only)…", err=True)
     result = collect(queue, principals, options=options, vpc_endpoint=vpc_endpoint, log=log)
-    if not quiet:
+    if not aws.quiet:
         typer.echo(
             f"collected in {time.monotonic() - started:.2f} s ({result.calls} read calls); "
             f"{len(result.snapshot.gaps)} gap(s)",
             err=True,
         )
     return result
+
+
+def _world(
+    snapshot: list[Path] | None, queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | None = None
+) -> Snapshot:
+    """The world to diagnose: the given snapshots merged, or collected live."""
+    if snapshot:
+        return _load_snapshots(snapshot)
+    return _collect(queue, principals, aws, vpc_endpoint).snapshot
 
 
 # --------------------------------------------------------------------------- why-denied
@@ -236,22 +248,10 @@ def why_denied(
                     f"--session-policy {session_policy}: not valid JSON ({err.msg}, line {err.lineno})"
                 ) from None
         parsed_action = parse_action(action)
-        if snapshot:
-            world = _load_snapshots(snapshot)
-        else:
-            vpce = ctx.get("aws:sourcevpce", (None,))[0]
-            world = _collect(
-                queue,
-                [principal],
-                profile=profile,
-                region=region,
-                endpoint_url=endpoint_url,
-                account_profile=account_profile,
-                assume_role_name=assume_role_name,
-                vpc_endpoint=vpce,
-                verbose=verbose,
-                quiet=quiet or format is Format.json,
-            ).snapshot
+        aws = Aws(
+            profile, region, endpoint_url, account_profile, assume_role_name, verbose, quiet or format is Format.json
+        )
+        world = _world(snapshot, queue, [principal], aws, ctx.get("aws:sourcevpce", (None,))[0])
         query = Query(
             queue_arn=_queue_arn(queue, region, world),
             principal=principal,
@@ -318,18 +318,8 @@ def collect(
     try:
         if output.exists() and not force:
             raise ValueError(f"--output {output}: file exists (use --force to overwrite)")
-        result = _collect(
-            queue,
-            list(principal or []),
-            profile=profile,
-            region=region,
-            endpoint_url=endpoint_url,
-            account_profile=account_profile,
-            assume_role_name=assume_role_name,
-            vpc_endpoint=vpc_endpoint,
-            verbose=verbose,
-            quiet=quiet,
-        )
+        aws = Aws(profile, region, endpoint_url, account_profile, assume_role_name, verbose, quiet)
+        result = _collect(queue, list(principal or []), aws, vpc_endpoint)
         snap = result.snapshot
         save(snap, output, result.metadata())
     except (ValueError, OSError) as err:
@@ -363,35 +353,6 @@ class PreflightFormat(str, Enum):
 class WhoCanFormat(str, Enum):
     text = "text"
     json = "json"
-
-
-def _world(
-    snapshot: list[Path] | None,
-    queue: str,
-    principals: list[str],
-    *,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
-    account_profile: list[str] | None,
-    assume_role_name: str | None,
-    verbose: bool,
-    quiet: bool,
-) -> Snapshot:
-    if snapshot:
-        return _load_snapshots(snapshot)
-    return _collect(
-        queue,
-        principals,
-        profile=profile,
-        region=region,
-        endpoint_url=endpoint_url,
-        account_profile=account_profile,
-        assume_role_name=assume_role_name,
-        vpc_endpoint=None,
-        verbose=verbose,
-        quiet=quiet,
-    ).snapshot
 
 
 @app.command("preflight")
@@ -456,18 +417,16 @@ def preflight_command(
                         f"--actions {name!r} is not an SQS action (e.g. ReceiveMessage,DeleteMessage)"
                     ) from None
             parsed = tuple({a.api: a for a in parsed_list}.values())
-        world = _world(
-            snapshot,
-            queue,
-            [subject.given] if subject.kind != "service" else [],
-            profile=profile,
-            region=region,
-            endpoint_url=endpoint_url,
-            account_profile=account_profile,
-            assume_role_name=assume_role_name,
-            verbose=verbose,
-            quiet=quiet or format is PreflightFormat.json,
+        aws = Aws(
+            profile,
+            region,
+            endpoint_url,
+            account_profile,
+            assume_role_name,
+            verbose,
+            quiet or format is PreflightFormat.json,
         )
+        world = _world(snapshot, queue, [subject.given] if subject.kind != "service" else [], aws)
         result = preflight(world, _queue_arn(queue, region, world), subject, parsed)
     except ValueError as err:
         raise _fail(str(err)) from None
@@ -506,18 +465,16 @@ def who_can_command(
 
     try:
         parsed_action = parse_action(action)
-        world = _world(
-            snapshot,
-            queue,
-            [],
-            profile=profile,
-            region=region,
-            endpoint_url=endpoint_url,
-            account_profile=account_profile,
-            assume_role_name=assume_role_name,
-            verbose=verbose,
-            quiet=quiet or format is WhoCanFormat.json,
+        aws = Aws(
+            profile,
+            region,
+            endpoint_url,
+            account_profile,
+            assume_role_name,
+            verbose,
+            quiet or format is WhoCanFormat.json,
         )
+        world = _world(snapshot, queue, [], aws)
         result = who_can(world, _queue_arn(queue, region, world), parsed_action)
     except ValueError as err:
         raise _fail(str(err)) from None
