@@ -61,11 +61,10 @@ class Grant:
     retiring: str | None = None
 
 
-@dataclass(frozen=True)
-class Queue:
+class _ArnNamed:
+    """Account and Region, read off the record's ARN."""
+
     arn: str
-    url: str | None
-    attributes: Mapping[str, str]  # as GetQueueAttributes(All) returns them
 
     @property
     def account(self) -> str:
@@ -75,13 +74,20 @@ class Queue:
     def region(self) -> str:
         return parse_arn(self.arn).region
 
+
+@dataclass(frozen=True)
+class Queue(_ArnNamed):
+    arn: str
+    url: str | None
+    attributes: Mapping[str, str]  # as GetQueueAttributes(All) returns them
+
     @property
     def name(self) -> str:
         return parse_arn(self.arn).resource
 
 
 @dataclass(frozen=True)
-class Key:
+class Key(_ArnNamed):
     arn: str
     aliases: tuple[str, ...] = ()
     manager: str | None = None  # "AWS" | "CUSTOMER"
@@ -93,20 +99,12 @@ class Key:
     grants: tuple[Grant, ...] | None = None  # None: not read
 
     @property
-    def account(self) -> str:
-        return parse_arn(self.arn).account
-
-    @property
-    def region(self) -> str:
-        return parse_arn(self.arn).region
-
-    @property
     def key_id(self) -> str:
         return parse_arn(self.arn).resource.split("/", 1)[-1]
 
 
 @dataclass(frozen=True)
-class Principal:
+class Principal(_ArnNamed):
     """An IAM role, user or account root with what decides its permissions."""
 
     arn: str
@@ -116,10 +114,6 @@ class Principal:
     boundary: Document | None = None
     tags: Mapping[str, str] | None = None
     groups: tuple[str, ...] = ()
-
-    @property
-    def account(self) -> str:
-        return parse_arn(self.arn).account
 
     @property
     def name(self) -> str:
