@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from diagnose.arns import parse_arn
 from diagnose.authz import Decision, Evidence
 from diagnose.authz.model import (
     BOUNDARY,
@@ -536,6 +537,107 @@ def sse_sqs_change(queue: Queue) -> tuple[Change, Apply]:
     )
 
 
+NEW_KEY_ID = "NEW-KEY-ID"  # placeholder: the real id is known after kms:CreateKey
+
+
+def new_key_changes(queue: Queue) -> list[tuple[Change, Apply]]:
+    """Create a symmetric customer managed key whose policy enables IAM for the queue account, and point
+    the queue at it (S2: by full key ARN)."""
+    arn = f"arn:{parse_arn(queue.arn).partition}:kms:{queue.region}:{queue.account}:key/{NEW_KEY_ID}"
+    policy = {
+        "Version": "2012-10-17",
+        "Id": "sqsdiag-preflight-key-policy",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{parse_arn(queue.arn).partition}:iam::{queue.account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+    new_key = Key(
+        arn=arn,
+        manager="CUSTOMER",
+        state="Enabled",
+        spec="SYMMETRIC_DEFAULT",
+        usage="ENCRYPT_DECRYPT",
+        policy=policy,
+        policy_source="GetKeyPolicy",
+        grants=(),
+    )
+
+    def create(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        return replace(snap, keys=(*(k for k in snap.keys if k.arn != arn), new_key)), query
+
+    def point(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        return set_queue_attributes(snap, queue.arn, {"KmsMasterKeyId": arn, "SqsManagedSseEnabled": "false"}), query
+
+    return [
+        (
+            Change(
+                KEY_POLICY,
+                queue.account,
+                f"a new symmetric customer managed key in {queue.account} ({queue.region})",
+                "create-key",
+                "create a symmetric encryption key (kms:CreateKey) whose key policy enables IAM policies of the "
+                f"queue account; {NEW_KEY_ID} stands for the id CreateKey returns. The statement below for the "
+                "other side is added to this policy",
+                None,
+                policy,
+                arn,
+            ),
+            create,
+        ),
+        (
+            Change(
+                "queue",
+                queue.account,
+                f"attributes of {queue.arn}",
+                "set-queue-attributes",
+                f"point the queue at the new key: KmsMasterKeyId={arn} (the full key ARN, S3)",
+                None,
+                {"KmsMasterKeyId": arn},
+                queue.arn,
+            ),
+            point,
+        ),
+    ]
+
+
+def _customer_key_way_out(verdict: Verdict) -> list[tuple[Change, Apply]]:
+    """A new customer managed key for the queue, its key-policy statement for the caller, and (for IAM
+    callers) the caller's identity statement for it (K1-K3)."""
+    changes = new_key_changes(verdict.queue)
+    new_arn = changes[0][0].resource or ""
+    actions = _kms_actions(verdict)
+    statement = _key_statement(verdict, actions)
+
+    def allow_caller(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        return edit(snap, query, ("key-policy", new_arn), lambda doc: with_statement(doc, statement))
+
+    changes.append(
+        (
+            Change(
+                KEY_POLICY,
+                verdict.queue.account,
+                "key policy of the new key",
+                "add-statement",
+                "allow the caller to use the new key through SQS",
+                statement,
+                None,
+                new_arn,
+            ),
+            allow_caller,
+        )
+    )
+    identity = _add_identity(verdict, _identity_statement(verdict, actions, new_arn))
+    if identity is not None:
+        changes.append(identity)
+    return changes
+
+
 def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | None = None) -> FixSet:
     """Fix sets for a denied verdict, each verified by re-evaluation on a modified copy."""
     assumptions = assumptions or Assumptions()
@@ -552,14 +654,23 @@ def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | Non
             fixes.append(Fix("apply all of these changes", tuple(c for c, _ in proposals), ok, after))
     key = verdict.key.key if verdict.key else None
     if key is not None and key.manager == "AWS" and verdict.caller.account != key.account:
-        # Keep what the SQS step needs, drop the KMS changes: SSE-SQS involves no KMS at all (S1).
-        sse_sqs = [p for p in proposals if "kms:" not in json.dumps(p[0].statement or {})] + [_to_sse_sqs(verdict)]
+        # alias/aws/sqs can never serve another account (S11): keep what the SQS step needs and either drop
+        # KMS altogether (SSE-SQS, S1) or re-encrypt with a customer managed key that allows the caller.
+        sqs_side = [p for p in proposals if "kms:" not in json.dumps(p[0].statement or {})]
+        sse_sqs = [*sqs_side, _to_sse_sqs(verdict)]
         ok, after = _verify(snapshot, verdict.query, assumptions, sse_sqs)
         fixes.append(Fix("move the queue to SSE-SQS", tuple(c for c, _ in sse_sqs), ok, after, TRADE_OFFS_SSE_SQS))
-        unfixable = [u for u in unfixable if "AWS managed key" not in u] + [
-            "alias/aws/sqs cannot serve another account; alternatively re-encrypt with a customer managed key whose "
-            "policy allows the caller (run `sqsdiag preflight` for the exact statements)"
-        ]
+        cmk = [*sqs_side, *_customer_key_way_out(verdict)]
+        ok, after = _verify(snapshot, verdict.query, assumptions, cmk)
+        owner_note = (
+            f"principals of {verdict.queue.account} used alias/aws/sqs with no KMS permission (S11); with the new "
+            "key they need kms:GenerateDataKey/kms:Decrypt on it in their IAM policies",
+        )
+        cmk_fix = Fix(
+            "re-encrypt with a customer managed key", tuple(c for c, _ in cmk), ok, after, TRADE_OFFS_CMK + owner_note
+        )
+        fixes.append(cmk_fix)
+        unfixable = [u for u in unfixable if "AWS managed key" not in u]
     if verdict.encryption.mode == "sse-kms" and any(p[0].layer == KEY_POLICY for p in proposals) and fixes:
         fixes[0] = replace(fixes[0], trade_offs=TRADE_OFFS_CMK)
     return FixSet(tuple(f for f in fixes if f.verified), tuple(unfixable))

@@ -20,12 +20,14 @@ from typing import Any, Literal
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.authz import Decision, Outcome
 from diagnose.authz.model import GRANT, IDENTITY, KEY_POLICY, KEY_STATE, RCP, RESOURCE, SCP, TRANSPORT
+from diagnose.edits import normalised
 from diagnose.fix import (
     TRADE_OFFS_SSE_SQS,
     Apply,
     Change,
     apply_changes,
     key_state_changes,
+    new_key_changes,
     replace_key,
     replace_principal,
     set_queue_attributes,
@@ -40,7 +42,6 @@ from diagnose.world import SERVICE_RE, World
 
 CONSUMER_ACTIONS = ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes")
 PRODUCER_ACTIONS = ("SendMessage",)
-NEW_KEY_ID = "NEW-KEY-ID"  # placeholder: the real id is known after kms:CreateKey
 
 Role = Literal["consumer", "producer"]
 Status = Literal["works", "changes-needed", "blocked", "inconclusive"]
@@ -313,12 +314,7 @@ def _unique_sid(document: Any, wanted: str) -> str:
 def _statements(document: Any) -> list[dict[str, Any]]:
     if document is None:
         return []
-    data = json.loads(document) if isinstance(document, str) else document
-    if not isinstance(data, dict):
-        return []
-    statements = data.get("Statement", [])
-    items = [statements] if isinstance(statements, dict) else list(statements)
-    return [s for s in items if isinstance(s, dict)]
+    return [st for st in normalised(document)["Statement"] if isinstance(st, dict)]
 
 
 def _service_condition(subject: Subject) -> dict[str, Any] | None:
@@ -563,70 +559,6 @@ def _trade_offs_cmk(seconds: int) -> tuple[str, ...]:
         "distinct producers and consumers and shrink with a longer data-key reuse period",
         _reuse_text(seconds),
     )
-
-
-def _new_key_changes(queue: Queue) -> list[tuple[Change, Apply]]:
-    arn = f"arn:{parse_arn(queue.arn).partition}:kms:{queue.region}:{queue.account}:key/{NEW_KEY_ID}"
-    policy = {
-        "Version": "2012-10-17",
-        "Id": "sqsdiag-preflight-key-policy",
-        "Statement": [
-            {
-                "Sid": "Enable IAM User Permissions",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{parse_arn(queue.arn).partition}:iam::{queue.account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ],
-    }
-    new_key = Key(
-        arn=arn,
-        manager="CUSTOMER",
-        state="Enabled",
-        spec="SYMMETRIC_DEFAULT",
-        usage="ENCRYPT_DECRYPT",
-        policy=policy,
-        policy_source="GetKeyPolicy",
-        grants=(),
-    )
-
-    def create(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
-        return replace(snap, keys=(*(k for k in snap.keys if k.arn != arn), new_key)), query
-
-    def point(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
-        return set_queue_attributes(snap, queue.arn, {"KmsMasterKeyId": arn, "SqsManagedSseEnabled": "false"}), query
-
-    return [
-        (
-            Change(
-                KEY_POLICY,
-                queue.account,
-                f"a new symmetric customer managed key in {queue.account} ({queue.region})",
-                "create-key",
-                "create a symmetric encryption key (kms:CreateKey) whose key policy enables IAM policies of the "
-                f"queue account; {NEW_KEY_ID} stands for the id CreateKey returns. The statement below for the "
-                "other side is added to this policy",
-                None,
-                policy,
-                arn,
-            ),
-            create,
-        ),
-        (
-            Change(
-                "queue",
-                queue.account,
-                f"attributes of {queue.arn}",
-                "set-queue-attributes",
-                f"point the queue at the new key: KmsMasterKeyId={arn} (the full key ARN, S3)",
-                None,
-                {"KmsMasterKeyId": arn},
-                queue.arn,
-            ),
-            point,
-        ),
-    ]
 
 
 def _sse_sqs(queue: Queue) -> tuple[Change, Apply]:
@@ -917,7 +849,7 @@ def _ways_out(
         ),
         (
             "re-encrypt with a new customer managed key",
-            _new_key_changes(queue),
+            new_key_changes(queue),
             _trade_offs_cmk(reuse_seconds),
             (
                 drain,

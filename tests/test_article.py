@@ -90,10 +90,20 @@ def test_s11_aws_managed_key_cross_account_denied_with_no_key_policy_fix(
     # The explanation names the statement that almost applies and the condition that fails (S10, K6).
     (miss,) = out["blocking"][0]["near_misses"]
     assert "StringEquals kms:CallerAccount ['111111111111'] is false (the request has 222222222222)" in miss
-    # No fix touches the AWS managed key policy; the verified way out is SSE-SQS (with its trade-offs).
-    assert all(c["layer"] != "key-policy" for f in out["fixes"] for c in f["changes"])
-    assert out["fixes"][0]["title"] == "move the queue to SSE-SQS" and out["fixes"][0]["verified"]
-    assert any("CloudTrail" in t for t in out["fixes"][0]["trade_offs"])
+    # No fix touches the AWS managed key's policy (it cannot be changed); both ways out are verified:
+    # SSE-SQS, or re-encrypting with a new customer managed key that allows the consumer.
+    aws_key = out["key"]["arn"]
+    assert all(aws_key not in c["target"] for f in out["fixes"] for c in f["changes"])
+    sse_sqs, cmk = out["fixes"]
+    assert (sse_sqs["title"], sse_sqs["verified"]) == ("move the queue to SSE-SQS", True)
+    assert any("CloudTrail" in t for t in sse_sqs["trade_offs"])
+    assert (cmk["title"], cmk["verified"]) == ("re-encrypt with a customer managed key", True)
+    assert [(c["layer"], c["kind"]) for c in cmk["changes"]] == [
+        ("key-policy", "create-key"),
+        ("queue", "set-queue-attributes"),
+        ("key-policy", "add-statement"),
+        ("identity-policy", "new-policy"),
+    ]
 
 
 def test_send_message_needs_generate_data_key_and_decrypt(capsys: pytest.CaptureFixture[str]) -> None:
