@@ -335,12 +335,6 @@ def collect(
             typer.echo(f"  gap: {gap.layer} {gap.resource}: {gap.operation} {gap.error}{who}", err=True)
 
 
-@app.command("version")
-def version() -> None:
-    """Print the version."""
-    typer.echo(f"sqsdiag {__version__}")
-
-
 # --------------------------------------------------------------------------- preflight, who-can
 
 
@@ -482,6 +476,12 @@ def who_can_command(
         typer.echo(json.dumps(whocan_json(result), indent=2))
     else:
         typer.echo(render_whocan_text(result), nl=False)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"sqsdiag {__version__}")
 
 
 # Newer typer versions vendor click: accept either family of usage errors.
