@@ -6,6 +6,7 @@ The recipe is reference section 12; each step is decided by ``diagnose.authz.aut
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -218,6 +219,20 @@ def diagnose(
     elif enc.mode == "sse-sqs":
         notes.append("SSE-SQS: no KMS call and no KMS permission is involved (S1)")
 
+    if query.action.base == "ReceiveMessage" and assumptions.queue_has_messages:
+        own = key_res.arn if key_res else None
+        for source, source_key in _dead_letter_sources(snapshot, queue, own):
+            step, err = _kms_step(
+                world, "Decrypt", query, caller, principal, source, source_key, session, assumptions, now
+            )
+            steps.append(step)
+            errors.append(err)
+            notes.append(
+                f"this queue is the dead-letter queue of {source.arn}: messages moved from it stay encrypted under "
+                f"{source_key.arn}, so receiving them needs kms:Decrypt on that key too (S5, S8; the encryption "
+                "context of moved messages is taken to be the source queue's, UNVERIFIED)"
+            )
+
     delivery = caller.type is PrincipalType.SERVICE
     if delivery:
         notes.append(
@@ -226,6 +241,24 @@ def diagnose(
         )
     verdict = _combine(query, caller, queue, enc, key_res, steps, errors, notes, assumed, delivery)
     return replace(verdict, locations=dict(world.locations))
+
+
+def _dead_letter_sources(snapshot: Snapshot, queue: Queue, own_key: str | None) -> list[tuple[Queue, KeyResolution]]:
+    """Queues in the snapshot whose RedrivePolicy sends to ``queue`` and that use another KMS key (row 50)."""
+    out = []
+    for source in snapshot.queues:
+        try:
+            redrive = json.loads(source.attributes.get("RedrivePolicy") or "{}")
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(redrive, dict) or redrive.get("deadLetterTargetArn") != queue.arn:
+            continue
+        enc = encryption_of(source)
+        if enc.mode == "sse-kms" and enc.key_ref:
+            resolution = resolve_key(snapshot, source, enc.key_ref)
+            if resolution.arn != own_key:
+                out.append((source, resolution))
+    return out
 
 
 def _combine(
