@@ -74,7 +74,59 @@ def _build_glob(pattern: str, ignore_case: bool, escaped: bool, arn: bool) -> Ma
                 return s.endswith(suffix)
 
             return ends
-    return _lazy_regex(_regex_source(toks, arn))
+    if toks.count(None) <= 1:
+        return _lazy_regex(_regex_source(toks, arn))  # one '*': a regex backtracks at most linearly
+    # Several '*': a backtracking regex can take exponential time on a hostile pattern, so match the
+    # literal chunks between stars leftmost-first instead (linear, and exact for globs).
+    if arn:
+        return _arn_fields_matcher(toks)
+    return _chunks_matcher(toks)
+
+
+def _chunk_regex(chunk: list[str | None]) -> re.Pattern[str]:
+    return re.compile("".join("." if t == "" else re.escape(t or "") for t in chunk), re.DOTALL)
+
+
+def _chunks_matcher(toks: list[str | None]) -> Matcher:
+    """``*``-separated chunks: the first anchored at the start, the last at the end, the rest leftmost."""
+    chunks: list[list[str | None]] = [[]]
+    for t in toks:
+        if t is None:
+            chunks.append([])
+        else:
+            chunks[-1].append(t)
+    head, *middle, tail = (_chunk_regex(c) for c in chunks)
+    head_len, tail_len = len(chunks[0]), len(chunks[-1])
+
+    def match(s: str) -> bool:
+        if len(s) < head_len + tail_len or not head.match(s) or not tail.fullmatch(s, len(s) - tail_len):
+            return False
+        pos, end = head_len, len(s) - tail_len
+        for chunk in middle:
+            found = chunk.search(s, pos, end)
+            if found is None:
+                return False
+            pos = found.end()
+        return True
+
+    return match
+
+
+def _arn_fields_matcher(toks: list[str | None]) -> Matcher:
+    """C5 ArnLike: the first five colon-separated fields match one by one; the resource may hold ':'."""
+    fields: list[list[str | None]] = [[]]
+    for t in toks:
+        if t == ":" and len(fields) < 6:
+            fields.append([])
+        else:
+            fields[-1].append(t)
+    matchers = [_chunks_matcher(f) if f.count(None) > 1 else _lazy_regex(_regex_source(f, False)) for f in fields]
+
+    def match(s: str) -> bool:
+        parts = s.split(":", len(matchers) - 1)
+        return len(parts) == len(matchers) and all(m(part) for m, part in zip(matchers, parts, strict=True))
+
+    return match
 
 
 def _regex_source(toks: list[str | None], arn: bool) -> str:
@@ -115,6 +167,9 @@ def glob_union(patterns: tuple[str, ...], *, ignore_case: bool = False) -> Match
         return _always
     if not any("*" in p or "?" in p for p in pats):
         return frozenset(pats).__contains__
+    if any(p.count("*") > 1 for p in pats):  # see _build_glob: no alternation of backtracking patterns
+        matchers = [glob_matcher(p) for p in pats]
+        return lambda s: any(m(s) for m in matchers)
     key = ("\x00".join(pats), ignore_case)
     m = _union_cache.get(key)
     if m is None:
