@@ -94,6 +94,8 @@ def edit(snap: Snapshot, query: Query, location: Location, transform: Transform)
         return snap, query
     new = transform(normalised(current))
     kind = location[0]
+    if not new["Statement"] and kind in ("queue-policy", "identity", "scp", "rcp"):
+        return _detach(snap, query, location)  # AWS rejects an empty policy: removing its last statement removes it
     if kind == "queue-policy":
         queues = tuple(
             replace(q, attributes={**q.attributes, "Policy": json.dumps(new)}) if q.arn == location[1] else q
@@ -131,3 +133,37 @@ def edit(snap: Snapshot, query: Query, location: Location, transform: Transform)
         endpoints = tuple(replace(v, policy=new) if v.id == location[1] else v for v in snap.vpc_endpoints)
         return replace(snap, vpc_endpoints=endpoints), query
     return snap, replace(query, session_policy=new)  # "session"
+
+
+def _detach(snap: Snapshot, query: Query, location: Location) -> tuple[Snapshot, Query]:
+    """Remove the whole document at ``location`` (a queue policy, an identity policy, an SCP or RCP)."""
+    kind = location[0]
+    if kind == "queue-policy":
+        queues = tuple(
+            replace(q, attributes={k: v for k, v in q.attributes.items() if k != "Policy"})
+            if q.arn == location[1]
+            else q
+            for q in snap.queues
+        )
+        return replace(snap, queues=queues), query
+    if kind == "identity":
+        i = int(location[2])
+        principals = tuple(
+            replace(p, policies=(*p.policies[:i], *p.policies[i + 1 :]))
+            if p.arn == location[1] and p.policies is not None
+            else p
+            for p in snap.principals
+        )
+        return replace(snap, principals=principals), query
+    accounts = []
+    for a in snap.accounts:
+        if a.id == location[1]:
+            n, d = int(location[2]), int(location[3])
+            node = a.path[n]
+            docs = node.scps if kind == "scp" else node.rcps
+            assert docs is not None
+            docs = (*docs[:d], *docs[d + 1 :])
+            node = replace(node, scps=docs) if kind == "scp" else replace(node, rcps=docs)
+            a = replace(a, path=(*a.path[:n], node, *a.path[n + 1 :]))
+        accounts.append(a)
+    return replace(snap, accounts=tuple(accounts)), query

@@ -375,7 +375,10 @@ def _deny_fixes(
             transform = remove_statement(ev.index)
             text = f"remove or narrow {ev.statement}: it explicitly denies {step} and no allow can override it (E1)"
             kind = "remove-statement"
-        after = transform(normalised(current))
+        after: dict[str, Any] | None = transform(normalised(current))
+        if after is not None and not after["Statement"]:
+            kind, after = "remove-document", None
+            text = f"delete {ev.document} (detach it): its only statement, {ev.statement}, explicitly denies {step}"
 
         def apply(
             snap: Snapshot, query: Query, location: Location = location, transform: Transform = transform
@@ -507,7 +510,10 @@ def _verify(
     snapshot: Snapshot, query: Query, assumptions: Assumptions, changes: list[tuple[Change, Apply]]
 ) -> tuple[bool, str]:
     snap, q = apply_changes(snapshot, query, changes)
-    after = diagnose(snap, q, assumptions)
+    try:
+        after = diagnose(snap, q, assumptions)
+    except ValueError:  # a change AWS itself would reject (e.g. an empty key policy) proves nothing
+        return False, "not verifiable"
     return after.decision is Decision.ALLOWED, after.decision.value
 
 
@@ -638,12 +644,49 @@ def _customer_key_way_out(verdict: Verdict) -> list[tuple[Change, Apply]]:
     return changes
 
 
+MAX_ROUNDS = 4
+
+
+def _gather(
+    snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions
+) -> tuple[list[tuple[Change, Apply]], list[str]]:
+    """Proposals for every blocking layer, in rounds: a change can uncover the next blocker (an explicit
+    deny removed, the queue policy may still not allow), so propose, apply to a copy, re-evaluate, repeat."""
+    proposals: list[tuple[Change, Apply]] = []
+    unfixable: list[str] = []
+    snap, query, current = snapshot, verdict.query, verdict
+    for _ in range(MAX_ROUNDS):
+        more, why_not = _proposals(snap, current)
+        unfixable.extend(u for u in why_not if u not in unfixable)
+        known = [c for c, _ in proposals]
+        more = [p for p in more if p[0] not in known]
+        if not more:
+            break
+        proposals.extend(more)
+        snap, query = apply_changes(snap, query, more)
+        try:
+            current = diagnose(snap, query, assumptions)
+        except ValueError:
+            break
+        if current.decision is not Decision.DENIED:
+            break
+    return proposals, unfixable
+
+
 def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | None = None) -> FixSet:
     """Fix sets for a denied verdict, each verified by re-evaluation on a modified copy."""
     assumptions = assumptions or Assumptions()
     if verdict.decision is not Decision.DENIED:
         return FixSet(())
-    proposals, unfixable = _proposals(snapshot, verdict)
+    if verdict.caller.type is PrincipalType.ANONYMOUS:
+        return FixSet(
+            (),
+            (
+                'an anonymous caller can only be allowed by a queue policy open to Principal "*", which '
+                "makes the queue public; sqsdiag does not propose that",
+            ),
+        )
+    proposals, unfixable = _gather(snapshot, verdict, assumptions)
     fixes: list[Fix] = []
     if proposals and not unfixable:
         ok, after = _verify(snapshot, verdict.query, assumptions, proposals)

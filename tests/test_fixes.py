@@ -107,3 +107,44 @@ def test_fixes_never_modify_the_snapshot_they_start_from() -> None:
     verdict = diagnose(snap, Query(QUEUE, CONSUMER, parse_action("ReceiveMessage")))
     assert propose(snap, verdict).verified
     assert snap == before
+
+
+def test_n3_a_lone_deny_statement_is_removed_with_its_policy_then_the_grant_added() -> None:
+    # Row 15: the queue policy's only statement denies calls that do not come through vpce-1 (C2: the
+    # absent aws:SourceVpce makes StringNotEquals true). Removing it removes the policy (AWS rejects an
+    # empty one), which uncovers the next blocker: nothing grants the cross-account consumer (E5). The fix
+    # gathers both, in rounds, and is shown because together they make the call succeed.
+    def lone_deny(data: dict[str, Any]) -> None:
+        data["queues"][0]["attributes"]["Policy"] = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": QUEUE,
+                    "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}},
+                },
+            }
+        )
+
+    verdict, fixes = _verdict_and_fixes(_world(lone_deny))
+    assert verdict.error.code == "AccessDenied"
+    assert verdict.error.message.endswith("with an explicit deny in a resource-based policy")
+    assert [(b.block.layer, b.block.explicit) for b in verdict.blocking] == [("resource-policy", True)]
+    (fix,) = fixes.fixes
+    assert [(c.layer, c.kind) for c in fix.changes] == [
+        ("resource-policy", "remove-document"),
+        ("resource-policy", "add-statement"),
+    ]
+    assert fix.verified and fix.decision_after == "allowed"
+
+
+def test_anonymous_callers_get_no_public_queue_fix() -> None:
+    data = json.loads(SHARED.read_text())
+    snap = from_json(data, "test")
+    verdict = diagnose(snap, Query(QUEUE, "anonymous", parse_action("ReceiveMessage")))
+    assert verdict.decision.value == "denied"
+    assert verdict.error.code == "InvalidSecurity"  # Q8/N4: an SSE queue needs SigV4
+    fixes = propose(snap, verdict)
+    assert fixes.fixes == () and "public" in fixes.unfixable[0]
