@@ -132,6 +132,10 @@ def _org_layer(name: str, org: OrgLevels, request: Request, action_text: str) ->
     unreadable = list(org.unknown)
     missing_allow: list[str] = []
     for label, docs in org.levels:
+        if not docs.policies and not docs.unknown:
+            # AWS keeps FullAWSAccess / RCPFullAWSAccess attached while the policy type is enabled; a level
+            # with none means the type is not enabled, which restricts nothing (O1, O3).
+            continue
         decision = evaluate_policies(docs.policies, request)
         deny, allow = decision.deny, decision.allow
         if docs.unknown:
