@@ -62,7 +62,11 @@ def parse_queue(text: str) -> QueueRef:
         if not QUEUE_NAME_RE.match(arn.resource):
             raise ValueError(f"queue ARN {text!r} has an invalid queue name {arn.resource!r}")
         return QueueRef(arn.account, arn.resource, arn.region, arn.partition)
-    url = urlparse(text)
+    try:
+        url = urlparse(text)
+        url.port  # noqa: B018 -- parses the port, raising on a malformed one
+    except ValueError as err:
+        raise ValueError(f"queue {text!r} is not a valid URL ({err})") from None
     if url.scheme not in ("http", "https") or not url.netloc:
         raise ValueError(f"queue {text!r} is neither a queue URL nor a queue ARN")
     parts = [p for p in url.path.split("/") if p]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -46,6 +48,11 @@ class Format(str, Enum):
 class MessageStyle(str, Enum):
     current = "current"
     legacy = "legacy"
+
+
+class PendingDeletionCode(str, Enum):
+    invalid_state = "KMS.InvalidStateException"
+    disabled = "KMS.DisabledException"
 
 
 class KeyStateFirst(str, Enum):
@@ -105,12 +112,33 @@ def _pairs(values: list[str] | None, option: str) -> list[tuple[str, str]]:
     return out
 
 
-def _context(values: list[str] | None) -> dict[str, tuple[str, ...]]:
+_BOOL_KEYS = frozenset(
+    {"aws:securetransport", "aws:viaawsservice", "aws:principalisawsservice", "aws:multifactorauthpresent"}
+)
+_IP_KEYS = frozenset({"aws:sourceip", "aws:vpcsourceip"})
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+
+
+def _context(values: list[str] | None, absent: list[str] | None) -> dict[str, tuple[str, ...]]:
+    """--context KEY=VALUE pairs, checked where the key's type is known (C5, C7)."""
     context: dict[str, tuple[str, ...]] = {}
     for key, value in _pairs(values, "--context"):
+        lower = key.lower()
         if ":" not in key:
             raise ValueError(f"--context {key!r}: a condition key looks like aws:SourceVpce or kms:ViaService")
-        context[key.lower()] = (*context.get(key.lower(), ()), value)
+        if not value:
+            raise ValueError(f"--context {key}: give a value (to say the key is absent, use --absent {key})")
+        if lower in _BOOL_KEYS and value.lower() not in ("true", "false"):
+            raise ValueError(f"--context {key}={value}: expected true or false")
+        if lower in _IP_KEYS:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"--context {key}={value}: expected an IPv4 or IPv6 address") from None
+        context[lower] = (*context.get(lower, ()), value)
+    for key in absent or ():
+        if key.lower() in context:
+            raise ValueError(f"--absent {key}: the same key is given a value with --context")
     return context
 
 
@@ -210,8 +238,8 @@ def why_denied(
         MessageStyle, typer.Option(help="Error text: current or legacy format (X4, X6).")
     ] = MessageStyle.current,
     pending_deletion_code: Annotated[
-        str, typer.Option(help="Code for a key pending deletion (K8, UNVERIFIED).")
-    ] = "KMS.InvalidStateException",
+        PendingDeletionCode, typer.Option(help="Code for a key pending deletion (K8, UNVERIFIED).")
+    ] = PendingDeletionCode.invalid_state,
     key_state_first: Annotated[
         KeyStateFirst,
         typer.Option(help="Which error wins when the key state and the authorization both fail (UNVERIFIED)."),
@@ -236,7 +264,9 @@ def why_denied(
     from diagnose.fix import propose
 
     try:
-        ctx = _context(context)
+        ctx = _context(context, absent)
+        if session_name is not None and not _SESSION_NAME.match(session_name):
+            raise ValueError(f"--session-name {session_name!r}: 2-64 characters of letters, digits and +=,.@_-")
         policy_doc: Any = None
         if session_policy is not None:
             try:
@@ -247,6 +277,8 @@ def why_denied(
                 raise ValueError(
                     f"--session-policy {session_policy}: not valid JSON ({err.msg}, line {err.lineno})"
                 ) from None
+            if not isinstance(policy_doc, dict):
+                raise ValueError(f"--session-policy {session_policy}: expected a policy document (a JSON object)")
         parsed_action = parse_action(action)
         aws = Aws(
             profile, region, endpoint_url, account_profile, assume_role_name, verbose, quiet or format is Format.json
@@ -263,7 +295,7 @@ def why_denied(
         )
         assumptions = Assumptions(
             message_style=message_style.value,
-            pending_deletion_code=pending_deletion_code,
+            pending_deletion_code=pending_deletion_code.value,
             key_state_first=key_state_first.value,
             fas_source_ip=fas_source_ip,
             cross_account_grant_needs_iam=cross_account_grant_needs_iam,
@@ -321,7 +353,10 @@ def collect(
         aws = Aws(profile, region, endpoint_url, account_profile, assume_role_name, verbose, quiet)
         result = _collect(queue, list(principal or []), aws, vpc_endpoint)
         snap = result.snapshot
-        save(snap, output, result.metadata())
+        try:
+            save(snap, output, result.metadata())
+        except OSError as err:
+            raise ValueError(f"--output {output}: cannot write ({err.strerror or err})") from None
     except (ValueError, OSError) as err:
         raise _fail(str(err)) from None
     if not quiet:

@@ -476,19 +476,26 @@ def from_json(data: Any, origin: str = "snapshot") -> Snapshot:
     if at.child("schema").value != SCHEMA:
         raise at.child("schema").fail(f"expected {SCHEMA!r}: this file is not an sqsdiag snapshot")
     version = at.child("version").value
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:  # not bool: True == 1 in Python
         raise at.child("version").fail(f"unsupported snapshot version {version!r} (this sqsdiag reads {VERSION})")
 
-    def each(key: str) -> list[_At]:
-        return at.list_(key) or []
+    def each(key: str, ident: str) -> list[_At]:
+        items = at.list_(key) or []
+        seen: dict[Any, int] = {}
+        for i, item in enumerate(items):
+            value = item.value.get(ident) if ident and isinstance(item.value, dict) else None
+            if value is not None and value in seen:
+                raise item.child(ident).fail(f"duplicate of {key}[{seen[value]}] (one record per {ident})")
+            seen[value] = i
+        return items
 
     return Snapshot(
-        queues=tuple(_queue(q) for q in each("queues")),
-        keys=tuple(_key(k) for k in each("keys")),
-        principals=tuple(_principal(p) for p in each("principals")),
-        accounts=tuple(_account(a) for a in each("accounts")),
-        vpc_endpoints=tuple(_vpce(v) for v in each("vpc_endpoints")),
-        gaps=tuple(_gap(g) for g in each("gaps")),
+        queues=tuple(_queue(q) for q in each("queues", "arn")),
+        keys=tuple(_key(k) for k in each("keys", "arn")),
+        principals=tuple(_principal(p) for p in each("principals", "arn")),
+        accounts=tuple(_account(a) for a in each("accounts", "id")),
+        vpc_endpoints=tuple(_vpce(v) for v in each("vpc_endpoints", "id")),
+        gaps=tuple(_gap(g) for g in each("gaps", "")),
         sources=(origin,),
     )
 
@@ -511,17 +518,29 @@ def load(path: str | Path) -> Snapshot:
 # --------------------------------------------------------------------------- merging
 
 
+# Lists of names that each side may know only part of: merged by union. Every other field is one fact:
+# None is unknown and is filled from the other side; any other value (an empty list too: "read, none")
+# must agree.
+_UNION_FIELDS = frozenset({"aliases", "groups"})
+
+
 def _merge_entity(a: Any, b: Any, what: str) -> Any:
-    """Merge two records of one entity: unknown (None) fields are filled, differing facts are an error."""
+    """Merge two records of one entity; differing known facts are an error, never overwritten."""
+    if isinstance(a, Account):
+        if a != b:  # organization None is a fact ("in no organization"), not an unknown
+            raise SnapshotError(f"conflicting facts for {what}: its organization differs between the snapshots")
+        return a
     changes: dict[str, Any] = {}
     for f in fields(a):
         va, vb = getattr(a, f.name), getattr(b, f.name)
-        if va == vb or vb is None or vb == ():
+        if va == vb or vb is None:
             continue
-        if va is None or va == ():
+        if f.name in _UNION_FIELDS:
+            changes[f.name] = tuple(dict.fromkeys((*va, *vb)))
+        elif va is None:
             changes[f.name] = vb
-            continue
-        raise SnapshotError(f"conflicting facts for {what}: field {f.name!r} differs between the snapshots")
+        else:
+            raise SnapshotError(f"conflicting facts for {what}: field {f.name!r} differs between the snapshots")
     return replace(a, **changes) if changes else a
 
 

@@ -87,7 +87,7 @@ def parse_action(text: str) -> Action:
 
 @dataclass(frozen=True)
 class Encryption:
-    mode: Literal["none", "sse-sqs", "sse-kms"]
+    mode: Literal["none", "sse-sqs", "sse-kms", "unknown"]  # unknown: the queue's attributes could not be read
     key_ref: str | None = None  # KmsMasterKeyId verbatim (S3)
     reuse_seconds: int = DEFAULT_REUSE_SECONDS
 

@@ -126,6 +126,10 @@ def _sqs_context(query: Query, caller: Caller, now: float) -> tuple[RequestConte
         assumed.append(
             "the call does not come through a VPC endpoint (give --context aws:SourceVpce=vpce-... if it does)"
         )
+    elif "aws:sourceip" in query.context:
+        raise QueryError("--context aws:SourceIp: a call through a VPC endpoint has no aws:SourceIp (C5, C7)")
+    else:
+        absent.add("aws:sourceip")  # C5/C7: absent through a VPC endpoint (aws:VpcSourceIp is present instead)
     if caller.type is not PrincipalType.SERVICE:
         # C7: aws:SourceArn/SourceAccount exist only when a service acts for a resource owner.
         absent |= {"aws:sourcearn", "aws:sourceaccount", "aws:sourceowner"} - set(query.context)
@@ -144,6 +148,8 @@ def diagnose(
 ) -> Verdict:
     world = world or World(snapshot)
     queue = snapshot.queue(query.queue_arn)
+    if queue is None and snapshot.gaps_for("queue", query.queue_arn):
+        return _unreadable_queue(snapshot, query, world)
     if queue is None:
         raise QueryError(
             f"--queue {query.queue_arn}: not in the snapshot (queues: "
@@ -241,6 +247,35 @@ def diagnose(
         )
     verdict = _combine(query, caller, queue, enc, key_res, steps, errors, notes, assumed, delivery)
     return replace(verdict, locations=dict(world.locations))
+
+
+def _unreadable_queue(snapshot: Snapshot, query: Query, world: World) -> Verdict:
+    """Nothing can be said without the queue's attributes: inconclusive, naming the read and who can do it."""
+    caller, _ = world.caller(query.principal, query.session_name)
+    queue = Queue(arn=query.queue_arn, url=None, attributes={})
+    unknowns = tuple(
+        f"{query.action.iam}: the queue's attributes ({g.operation} in account {g.account or queue.account} failed: "
+        f"{g.error}{'; needs ' + g.needs if g.needs else ''})"
+        for g in snapshot.gaps_for("queue", query.queue_arn)
+    )
+    step = StepResult(query.action.iam, queue.arn, Decision.INCONCLUSIVE, (), unknowns=unknowns)
+    note = (
+        f"ask account {queue.account} to run `sqsdiag collect --queue {queue.arn} -o queue-side.json` and send the file"
+    )
+    return Verdict(
+        Decision.INCONCLUSIVE,
+        query,
+        caller,
+        queue,
+        Encryption("unknown"),
+        None,
+        (step,),
+        None,
+        (),
+        unknowns,
+        (note,),
+        (),
+    )
 
 
 def _dead_letter_sources(snapshot: Snapshot, queue: Queue, own_key: str | None) -> list[tuple[Queue, KeyResolution]]:

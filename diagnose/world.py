@@ -169,6 +169,8 @@ class World:
                 "or a service principal such as sns.amazonaws.com"
             ) from None
         account, resource = arn.account, arn.resource
+        if resource.endswith("/") or "//" in resource:
+            raise ValueError(f"--principal {text!r}: the name after the last '/' is missing")
         if arn.service == "sts" and resource.startswith("assumed-role/"):
             parts = resource.split("/")
             if len(parts) != 3 or not all(parts[1:]):

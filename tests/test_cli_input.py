@@ -96,6 +96,39 @@ def test_queue_not_in_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
         (("--queue", QUEUE, "--principal", CONSUMER, "--context", "novalue"), "--context"),
         (("--queue", QUEUE, "--principal", CONSUMER, "--format", "pdf"), "--format"),
         (("--queue", QUEUE), "--principal"),
+        (("--queue", "http://[::1/111111111111/q", "--principal", CONSUMER), "not a valid URL"),
+        (("--queue", QUEUE, "--principal", "arn:aws:iam::111111111111:role/"), "--principal"),
+        (("--queue", QUEUE, "--principal", CONSUMER, "--pending-deletion-code", "junk"), "--pending-deletion-code"),
+        (("--queue", QUEUE, "--principal", CONSUMER, "--context", "aws:SourceIp=notip"), "aws:SourceIp=notip"),
+        (("--queue", QUEUE, "--principal", CONSUMER, "--context", "aws:SecureTransport=maybe"), "true or false"),
+        (("--queue", QUEUE, "--principal", CONSUMER, "--context", "aws:SourceVpce="), "--absent"),
+        (
+            (
+                "--queue",
+                QUEUE,
+                "--principal",
+                CONSUMER,
+                "--context",
+                "aws:SourceIp=10.0.0.1",
+                "--absent",
+                "aws:SourceIp",
+            ),
+            "--absent aws:SourceIp",
+        ),
+        (
+            (
+                "--queue",
+                QUEUE,
+                "--principal",
+                CONSUMER,
+                "--context",
+                "aws:SourceVpce=vpce-1",
+                "--context",
+                "aws:SourceIp=10.0.0.1",
+            ),
+            "VPC endpoint has no aws:SourceIp",
+        ),
+        (("--queue", QUEUE, "--principal", CONSUMER, "--session-name", "a/b"), "--session-name"),
     ],
 )
 def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str) -> None:
@@ -141,3 +174,92 @@ def test_inputs_are_not_modified(capsys: pytest.CaptureFixture[str]) -> None:
     before = Path(CASE2).read_bytes()
     run_cli(capsys, "why-denied", "-s", CASE2, "--queue", QUEUE, "--principal", CONSUMER)
     assert Path(CASE2).read_bytes() == before
+
+
+def test_session_policy_must_be_an_object(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    f = tmp_path / "null.json"
+    f.write_text("null", encoding="utf-8")
+    line = _bad(
+        capsys, "why-denied", "-s", CASE2, "--queue", QUEUE, "--principal", CONSUMER, "--session-policy", str(f)
+    )
+    assert "--session-policy" in line and "JSON object" in line
+
+
+def test_snapshot_version_must_be_the_integer_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = json.loads(Path(CASE2).read_text())
+    data["version"] = True
+    f = tmp_path / "bool.json"
+    f.write_text(json.dumps(data))
+    assert "version" in _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+
+
+def test_duplicate_records_in_one_snapshot_are_rejected(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = json.loads(Path(CASE2).read_text())
+    data["principals"].append(dict(data["principals"][0], policies=[]))
+    f = tmp_path / "dup.json"
+    f.write_text(json.dumps(data))
+    line = _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    assert "principals[1].arn" in line and "duplicate of principals[0]" in line
+
+
+def test_read_but_empty_conflicts_with_known_policies(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = json.loads(Path(CASE2).read_text())
+    empty = json.loads(json.dumps(data))
+    empty["principals"][0]["policies"] = []  # "read, and there is none" is a fact, not an unknown
+    f = tmp_path / "empty.json"
+    f.write_text(json.dumps(empty))
+    line = _bad(capsys, "why-denied", "-s", CASE2, "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    assert "conflicting facts for principal" in line and "'policies'" in line
+
+
+def test_collect_output_into_a_missing_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diagnose import cli
+    from diagnose.collect import Collection
+    from diagnose.snapshot import load
+
+    monkeypatch.setattr(cli, "_collect", lambda *a, **k: Collection(load(CASE2)))
+    line = _bad(capsys, "collect", "--queue", QUEUE, "-o", str(tmp_path / "missing" / "out.json"))
+    assert line.startswith("sqsdiag: error: --output") and "cannot write" in line
+
+
+def test_through_a_vpc_endpoint_aws_source_ip_is_absent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # C5/C7: through an endpoint aws:SourceIp is absent, so Deny + NotIpAddress applies (not "unknown").
+    data = json.loads(Path(CASE2).read_text())
+    policy = json.loads(data["queues"][0]["attributes"]["Policy"])
+    policy["Statement"].append(
+        {
+            "Sid": "OfficeOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": "*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+        }
+    )
+    data["queues"][0]["attributes"]["Policy"] = json.dumps(policy)
+    data["vpc_endpoints"] = [
+        {
+            "id": "vpce-1",
+            "policy": {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]},
+        }
+    ]
+    f = tmp_path / "vpce.json"
+    f.write_text(json.dumps(data))
+    run = run_cli(
+        capsys,
+        "why-denied",
+        "-s",
+        str(f),
+        "--queue",
+        QUEUE,
+        "--principal",
+        CONSUMER,
+        "--context",
+        "aws:SourceVpce=vpce-1",
+        "--format",
+        "json",
+    )
+    out = json.loads(run.out)
+    assert run.code == 1 and out["error"]["message"].endswith("with an explicit deny in a resource-based policy")

@@ -86,8 +86,8 @@ class Reader:
         try:
             client = self.client(account, service, region)
         except NoCredentials as err:
-            self.say(f"{account} {operation} {resource} -> NoCredentials: {err}")
-            raise ReadError(account, operation, "NoCredentials", str(err)) from None
+            self.say(f"{account} {operation} {resource} -> {err.code}: {err}")
+            raise ReadError(account, operation, err.code, str(err)) from None
         with self._lock:
             self.calls += 1
         try:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ProfileNotFound
+from botocore.exceptions import ClientError, NoCredentialsError, ProfileNotFound
 
 from diagnose.collect import guard
 from diagnose.collect.memo import Memo
@@ -28,11 +28,13 @@ SESSION_NAME = "sqsdiag-collect"
 
 
 class NoCredentials(Exception):
-    """Nothing configured can act in ``account``."""
+    """Nothing configured can act in ``account``. ``code`` names why: ``NoCredentials``, or the error that
+    stopped the credentials from being checked (e.g. ``EndpointConnectionError``, ``InvalidClientTokenId``)."""
 
-    def __init__(self, account: str, reason: str) -> None:
+    def __init__(self, account: str, reason: str, code: str = "NoCredentials") -> None:
         super().__init__(reason)
         self.account = account
+        self.code = code
 
 
 class AccountSessions(Protocol):
@@ -128,7 +130,9 @@ class DefaultSessions:
         try:
             own = self._base_identity.get("", lambda: self._identity(base))
         except Exception as err:
-            raise NoCredentials(account, f"no credentials for account {account} ({reason}; {err})") from None
+            raise NoCredentials(
+                account, f"no credentials for account {account} ({reason}; {err})", _error_code(err)
+            ) from None
         if own != account:
             raise NoCredentials(
                 account,
@@ -154,6 +158,15 @@ class DefaultSessions:
     def _say(self, line: str) -> None:
         if self._log:
             self._log(line)
+
+
+def _error_code(err: Exception) -> str:
+    """The AWS error code of a failed call, else the exception's name; missing credentials stay NoCredentials."""
+    if isinstance(err, ClientError):
+        return str(err.response.get("Error", {}).get("Code") or "ClientError")
+    if isinstance(err, NoCredentialsError):
+        return "NoCredentials"
+    return type(err).__name__
 
 
 def _ms(start: float) -> int:

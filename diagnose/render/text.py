@@ -38,6 +38,7 @@ def _lines(verdict: Verdict, fixes: FixSet | None, md: bool) -> list[str]:
         "none": "no server-side encryption",
         "sse-sqs": "SSE-SQS (SQS managed keys)",
         "sse-kms": f"SSE-KMS with {enc.key_ref}",
+        "unknown": "encryption unknown (its attributes could not be read)",
     }[enc.mode]
     if verdict.key and verdict.key.key:
         k = verdict.key.key
