@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from diagnose.snapshot import Snapshot
+from diagnose.snapshot import Document, Snapshot
 from diagnose.verdict import Query
 from diagnose.world import Location
 
@@ -103,32 +103,22 @@ def edit(snap: Snapshot, query: Query, location: Location, transform: Transform)
         )
         return replace(snap, queues=queues), query
     if kind == "key-policy":
-        return replace(
-            snap, keys=tuple(replace(k, policy=new) if k.arn == location[1] else k for k in snap.keys)
-        ), query
-    if kind in ("identity", "boundary"):
-        principals = []
-        for p in snap.principals:
-            if p.arn == location[1] and kind == "boundary" and p.boundary is not None:
-                p = replace(p, boundary=replace(p.boundary, document=new))
-            elif p.arn == location[1] and kind == "identity" and p.policies is not None:
-                i = int(location[2])
-                p = replace(p, policies=(*p.policies[:i], replace(p.policies[i], document=new), *p.policies[i + 1 :]))
-            principals.append(p)
-        return replace(snap, principals=tuple(principals)), query
-    if kind in ("scp", "rcp"):
-        accounts = []
-        for a in snap.accounts:
-            if a.id == location[1]:
-                n, d = int(location[2]), int(location[3])
-                node = a.path[n]
-                docs = node.scps if kind == "scp" else node.rcps
-                assert docs is not None
-                docs = (*docs[:d], replace(docs[d], document=new), *docs[d + 1 :])
-                node = replace(node, scps=docs) if kind == "scp" else replace(node, rcps=docs)
-                a = replace(a, path=(*a.path[:n], node, *a.path[n + 1 :]))
-            accounts.append(a)
-        return replace(snap, accounts=tuple(accounts)), query
+        keys = tuple(replace(k, policy=new) if k.arn == location[1] else k for k in snap.keys)
+        return replace(snap, keys=keys), query
+    if kind == "boundary":
+        principals = tuple(
+            replace(p, boundary=replace(p.boundary, document=new))
+            if p.arn == location[1] and p.boundary is not None
+            else p
+            for p in snap.principals
+        )
+        return replace(snap, principals=principals), query
+    if kind in ("identity", "scp", "rcp"):
+
+        def rewrite(docs: tuple[Document, ...], i: int) -> tuple[Document, ...]:
+            return (*docs[:i], replace(docs[i], document=new), *docs[i + 1 :])
+
+        return _map_docs(snap, location, rewrite), query
     if kind == "vpce":
         endpoints = tuple(replace(v, policy=new) if v.id == location[1] else v for v in snap.vpc_endpoints)
         return replace(snap, vpc_endpoints=endpoints), query
@@ -137,8 +127,7 @@ def edit(snap: Snapshot, query: Query, location: Location, transform: Transform)
 
 def _detach(snap: Snapshot, query: Query, location: Location) -> tuple[Snapshot, Query]:
     """Remove the whole document at ``location`` (a queue policy, an identity policy, an SCP or RCP)."""
-    kind = location[0]
-    if kind == "queue-policy":
+    if location[0] == "queue-policy":
         queues = tuple(
             replace(q, attributes={k: v for k, v in q.attributes.items() if k != "Policy"})
             if q.arn == location[1]
@@ -146,24 +135,30 @@ def _detach(snap: Snapshot, query: Query, location: Location) -> tuple[Snapshot,
             for q in snap.queues
         )
         return replace(snap, queues=queues), query
-    if kind == "identity":
+    return _map_docs(snap, location, lambda docs, i: (*docs[:i], *docs[i + 1 :])), query
+
+
+def _map_docs(
+    snap: Snapshot, location: Location, change: Callable[[tuple[Document, ...], int], tuple[Document, ...]]
+) -> Snapshot:
+    """Apply ``change`` to the document list holding ``location``: a principal's identity policies
+    (``("identity", arn, i)``) or an org level's SCPs or RCPs (``("scp" | "rcp", account, level, i)``)."""
+    if location[0] == "identity":
         i = int(location[2])
         principals = tuple(
-            replace(p, policies=(*p.policies[:i], *p.policies[i + 1 :]))
-            if p.arn == location[1] and p.policies is not None
-            else p
+            replace(p, policies=change(p.policies, i)) if p.arn == location[1] and p.policies is not None else p
             for p in snap.principals
         )
-        return replace(snap, principals=principals), query
+        return replace(snap, principals=principals)
+    scp = location[0] == "scp"
+    level, i = int(location[2]), int(location[3])
     accounts = []
     for a in snap.accounts:
         if a.id == location[1]:
-            n, d = int(location[2]), int(location[3])
-            node = a.path[n]
-            docs = node.scps if kind == "scp" else node.rcps
+            node = a.path[level]
+            docs = node.scps if scp else node.rcps
             assert docs is not None
-            docs = (*docs[:d], *docs[d + 1 :])
-            node = replace(node, scps=docs) if kind == "scp" else replace(node, rcps=docs)
-            a = replace(a, path=(*a.path[:n], node, *a.path[n + 1 :]))
+            node = replace(node, scps=change(docs, i)) if scp else replace(node, rcps=change(docs, i))
+            a = replace(a, path=(*a.path[:level], node, *a.path[level + 1 :]))
         accounts.append(a)
-    return replace(snap, accounts=tuple(accounts)), query
+    return replace(snap, accounts=tuple(accounts))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -204,7 +203,7 @@ def test_unicode_document() -> None:
     assert "許可" in str(err)
 
 
-def test_five_thousand_statements_parse_fast() -> None:
+def test_five_thousand_statements_parse() -> None:
     statements = [
         {
             "Sid": f"S{i}",
@@ -216,12 +215,9 @@ def test_five_thousand_statements_parse_fast() -> None:
         for i in range(5000)
     ]
     text = json.dumps(_doc(*statements))
-    start = time.perf_counter()
-    p = parse_policy(text, origin="big", kind=PolicyKind.IDENTITY)
-    elapsed = time.perf_counter() - start
+    p = parse_policy(text, origin="big", kind=PolicyKind.IDENTITY)  # its speed: benchmarks/engine_policy.py
     assert len(p.statements) == 5000
     assert p.statements[4999].sid == "S4999"
-    assert elapsed < 1.0, elapsed
 
 
 # --------------------------------------------------------------------------- rejected
