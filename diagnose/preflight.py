@@ -739,6 +739,13 @@ def preflight(
         base = with_principal(base, subject.evaluated_as, "role")
     world = World(base)
     caller, principal = world.caller(subject.evaluated_as)
+    if (
+        subject.kind == "principal"
+        and caller.principal_arn
+        and subject.principal_entry.get("AWS") != caller.principal_arn
+    ):
+        # P3: a session ARN drops the role's path; policies must name the role ARN with it, as the snapshot has it.
+        subject = replace(subject, principal_entry={"AWS": caller.principal_arn})
     model = base
     notes: list[str] = []
     if subject.kind == "principal" and principal is None:

@@ -148,7 +148,15 @@ def diagnose(
 ) -> Verdict:
     world = world or World(snapshot)
     queue = snapshot.queue(query.queue_arn)
-    if queue is None and snapshot.gaps_for("queue", query.queue_arn):
+    queue_gaps = snapshot.gaps_for("queue", query.queue_arn) if queue is None else ()
+    for gap in queue_gaps:
+        if "NonExistentQueue" in gap.error or "QueueDoesNotExist" in gap.error:
+            # Q9: read with the owner's credentials, the queue does not exist; the caller would see the same.
+            raise QueryError(
+                f"--queue {query.queue_arn}: no such queue in account {gap.account or '?'} ({gap.operation}: "
+                f"{gap.error}); the caller would get AWS.SimpleQueueService.NonExistentQueue"
+            )
+    if queue_gaps:
         return _unreadable_queue(snapshot, query, world)
     if queue is None:
         raise QueryError(

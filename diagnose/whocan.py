@@ -21,7 +21,7 @@ from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.authz import Decision, Outcome
 from diagnose.policy import Condition, Policy
 from diagnose.preflight import hypothetical_role_arn, with_principal
-from diagnose.snapshot import Document, Key, Queue, Snapshot
+from diagnose.snapshot import Account, Document, Key, Queue, Snapshot
 from diagnose.sqs import KMS_OPERATIONS, Action, Encryption, encryption_of, resolve_key
 from diagnose.verdict import Assumptions, Query, QueryError, Verdict, diagnose
 from diagnose.world import World
@@ -132,7 +132,55 @@ def _account_candidate(account: str, partition: str, source: str) -> Candidate:
     )
 
 
-def _from_policy(found: _Candidates, policy: Policy, what: str, partition: str) -> None:
+def _example_of(pattern: str) -> str:
+    """A concrete ARN that a wildcard ARN pattern matches: each '*' becomes 'example', each '?' 'x'."""
+    return pattern.replace("*", "example").replace("?", "x")
+
+
+def _pinned_by_conditions(
+    found: _Candidates, conditions: tuple[Condition, ...], source: str, partition: str, accounts: tuple[Account, ...]
+) -> None:
+    """A "*" grant narrowed by conditions still opens the queue to the principals they name: accounts
+    (aws:PrincipalAccount, kms:CallerAccount), principal ARN patterns (aws:PrincipalArn) and members of an
+    organization the snapshot knows (aws:PrincipalOrgID)."""
+    for cond in conditions:
+        key = cond.key.lower()
+        if cond.qualifier is not None or cond.base not in _EXACT_OPERATORS:
+            continue
+        if key in _ACCOUNT_KEYS:
+            for value in _exact(cond):
+                if ACCOUNT_RE.match(value):
+                    found.add(_account_candidate(value, partition, f"{source} ({cond.key})"))
+        elif key == "aws:principalarn":
+            for pattern in cond.values:
+                try:
+                    arn = parse_arn(_example_of(pattern), "aws:PrincipalArn")
+                except ValueError:
+                    continue
+                if not ACCOUNT_RE.match(arn.account) or arn.resource == "root":
+                    continue
+                example = str(arn)
+                if example == pattern:
+                    found.add(Candidate(pattern, "principal", pattern, (f"{source} ({cond.key})",)))
+                else:
+                    found.add(
+                        Candidate(
+                            example,
+                            "account",
+                            f"principals matching {pattern}",
+                            (f"{source} ({cond.key})",),
+                            hypothetical=True,
+                        )
+                    )
+        elif key == "aws:principalorgid":
+            for account in accounts:
+                if account.org_id is not None and account.org_id in cond.values:
+                    found.add(_account_candidate(account.id, partition, f"{source} ({cond.key} {account.org_id})"))
+
+
+def _from_policy(
+    found: _Candidates, policy: Policy, what: str, partition: str, accounts: tuple[Account, ...] = ()
+) -> None:
     services: dict[str, list[tuple[dict[str, tuple[str, ...]], str]]] = {}
     for st in policy.statements:
         if st.effect != "Allow":
@@ -149,16 +197,12 @@ def _from_policy(found: _Candidates, policy: Policy, what: str, partition: str) 
                 Candidate(
                     "*",
                     "anyone",
-                    '"*" (any principal, and unsigned calls)',
+                    '"*" as an unsigned (anonymous) caller',
                     (source,),
                     conditions=(conditions or "no conditions",),
                 )
             )
-            for cond in st.conditions:
-                if cond.key.lower() in _ACCOUNT_KEYS:
-                    for value in _exact(cond):
-                        if ACCOUNT_RE.match(value):
-                            found.add(_account_candidate(value, partition, f"{source} ({cond.key})"))
+            _pinned_by_conditions(found, st.conditions, source, partition, accounts)
         for entry in ps.aws:
             if ACCOUNT_RE.match(entry) or entry.endswith(":root"):
                 account = entry if ACCOUNT_RE.match(entry) else parse_arn(entry, what).account
@@ -190,10 +234,10 @@ def _candidates(snapshot: Snapshot, world: World, queue: Queue, key: Key | None)
     for principal in snapshot.principals:
         found.add(Candidate(principal.arn, "principal", principal.arn, ("snapshot",)))
     for policy in world.queue_policy(queue).policies:
-        _from_policy(found, policy, "queue policy", partition)
+        _from_policy(found, policy, "queue policy", partition, snapshot.accounts)
     if key is not None:
         for policy in world.key_policy(key).policies:
-            _from_policy(found, policy, "key policy", partition)
+            _from_policy(found, policy, "key policy", partition, snapshot.accounts)
     # A service named by one policy with a source ARN, and by the other without, is evaluated with it.
     with_source = {c.principal: c.context for c in found.items.values() if c.kind == "service" and c.context}
     for ident, c in list(found.items.items()):
@@ -269,7 +313,9 @@ def who_can(snapshot: Snapshot, queue_arn: str, action: Action, assumptions: Ass
             notes.append(f"{c.label}: not evaluated ({err})")
             continue
         entry = Entry(c, verdict, _reasons(verdict, c))
-        sqs_ok = all(s.decision is Decision.ALLOWED for s in verdict.steps if not s.step.startswith("kms:"))
+        # Not denied at the SQS step (allowed, or open on an unknown that the reasons name) but denied at KMS:
+        # these are the callers who would see KMS.* errors.
+        sqs_ok = all(s.decision is not Decision.DENIED for s in verdict.steps if not s.step.startswith("kms:"))
         kms_denied = any(s.decision is Decision.DENIED for s in verdict.steps if s.step.startswith("kms:"))
         if verdict.decision is Decision.ALLOWED:
             can.append(entry)

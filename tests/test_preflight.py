@@ -389,3 +389,28 @@ def test_bad_queue_and_snapshot(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert "nope.json" in line and "cannot read" in line
     line = _bad(capsys, "preflight", "-s", CASE2, "--consumer", CONSUMER)
     assert "--queue" in line
+
+
+def test_p3_a_session_of_a_role_with_a_path_is_named_by_the_role_arn_with_its_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = json.loads((ARTICLE / "2-sse-kms-queue-policy-only.json").read_text())
+    data["principals"][0]["arn"] = "arn:aws:iam::222222222222:role/app/consumer"
+    path = tmp_path / "path.json"
+    path.write_text(json.dumps(data))
+    run = run_cli(
+        capsys,
+        "preflight",
+        "-s",
+        str(path),
+        "--queue",
+        "arn:aws:sqs:ap-northeast-1:111111111111:hoge-sse-customer",
+        "--consumer",
+        "arn:aws:sts::222222222222:assumed-role/consumer/s1",
+        "--format",
+        "json",
+    )
+    out = json.loads(run.out)
+    assert run.code == 1 and out["verified"] is True
+    named = {json.dumps(c["statement"].get("Principal")) for c in out["change_set"]["changes"] if c.get("statement")}
+    assert named == {json.dumps({"AWS": "arn:aws:iam::222222222222:role/app/consumer"})}

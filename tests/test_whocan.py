@@ -281,3 +281,50 @@ def test_snapshot_not_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     bad.write_text("{", encoding="utf-8")
     line = _bad(capsys, "who-can", "-s", str(bad), "--queue", QUEUE)
     assert "bad.json" in line and "not valid JSON" in line
+
+
+def test_conditional_star_grants_open_the_queue_to_the_principals_they_pin(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # "*" narrowed by aws:PrincipalArn and by aws:PrincipalOrgID still opens the queue to those principals:
+    # they must be listed (evaluated as hypothetical principals), not only the anonymous caller.
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "BRoles",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "sqs:ReceiveMessage",
+                "Resource": QUEUE,
+                "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{B}:role/app-*"}},
+            },
+            {
+                "Sid": "Org",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "sqs:ReceiveMessage",
+                "Resource": QUEUE,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-xyz"}},
+            },
+        ],
+    }
+    org = {"id": "o-xyz", "management_account": "999999999999"}
+    full = [{"name": "FullAWSAccess", "document": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]
+    accounts = [
+        {"id": A, "organization": None},
+        {"id": B, "organization": None},
+        {
+            "id": "333333333333",
+            "organization": org,
+            "path": [
+                {"id": "r-1", "type": "ROOT", "scps": full, "rcps": []},
+                {"id": "333333333333", "type": "ACCOUNT", "scps": full, "rcps": []},
+            ],
+        },
+    ]
+    path = _write(tmp_path, {"Policy": json.dumps(policy), "SqsManagedSseEnabled": "true"}, [], [], accounts)
+    out = _who(capsys, path, QUEUE)
+    assert f"principals matching arn:aws:iam::{B}:role/app-*" in _names(out, "can")
+    assert "any principal of 333333333333 with an identity allow" in _names(out, "can")
+    assert _names(out, "cannot") == {'"*" as an unsigned (anonymous) caller'}  # Q8: SSE needs SigV4

@@ -41,7 +41,10 @@ def verification_line(result: Preflight) -> str:
         return f"{VERIFIED} ({verified.title})"
     if result.status == "inconclusive":
         return "not verified: the answer depends on what is listed as unknown"
-    return "not verified: no change set could be proven; see what cannot be fixed by a new statement"
+    sets = [s for s in (result.change_set, *result.alternatives) if s is not None]
+    if any(s.unfixable for s in sets):
+        return "not verified: no change set could be proven; see what cannot be fixed by a new statement"
+    return "not verified: even with the proposed changes some action is still denied (see the checks after them)"
 
 
 # --------------------------------------------------------------------------- JSON

@@ -43,7 +43,9 @@ def _entry_lines(entry: Entry, detail: bool) -> list[str]:
     if detail:
         out.extend(f"      {r}" for r in entry.reasons)
     else:
-        out.extend(f"      {r}" for r in entry.reasons if "denied" in r or "hypothetical" in r)
+        out.extend(
+            f"      {r}" for r in entry.reasons if any(w in r for w in ("denied", "hypothetical", "inconclusive"))
+        )
     return out
 
 

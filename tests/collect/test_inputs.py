@@ -69,3 +69,16 @@ def test_queue_in_an_account_without_credentials(aws: Accounts, world: World) ->
         ("scp", A, "NoCredentials"),
         ("rcp", A, "NoCredentials"),
     }
+
+
+def test_a_queue_that_does_not_exist_is_named_not_left_open(aws: Accounts, world: World) -> None:
+    # Q9: read with the owner's credentials, a missing queue answers NonExistentQueue; the verdict must say
+    # so (bad input, exit 2) rather than ask the owner to collect what it already read.
+    from diagnose.sqs import parse_action
+    from diagnose.verdict import Query, QueryError, diagnose
+
+    arn = f"arn:aws:sqs:{REGION}:{A}:nope"
+    snap = collect_snapshot(arn, [], options=FAST, sessions=aws)
+    assert [g.error for g in snap.gaps if g.layer == "queue"] == ["AWS.SimpleQueueService.NonExistentQueue"]
+    with pytest.raises(QueryError, match=r"no such queue in account 111111111111"):
+        diagnose(snap, Query(arn, f"arn:aws:iam::{B}:role/x", parse_action("ReceiveMessage")))
