@@ -186,7 +186,7 @@ def main() -> None:
     )
     print(
         f"median {statistics.median(rates):,.0f} evaluations/s (min {min(rates):,.0f}, max {max(rates):,.0f}); "
-        f"peak traced memory {peak / 1e6:.1f} MB, peak RSS {rss:.0f} MB"
+        f"peak memory allocated while evaluating {peak / 1e3:.0f} kB, peak RSS of the process {rss:.0f} MB"
     )
     print(f"decisions: {decisions}")
     print(f"target >= 15,000/s: {'met' if statistics.median(rates) >= 15_000 else 'NOT met'}")
