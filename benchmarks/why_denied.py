@@ -19,10 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = [
     "why-denied",
-    "--snapshot", str(ROOT / "fixtures/article/2-sse-kms-queue-policy-only.json"),
-    "--queue", "https://sqs.ap-northeast-1.amazonaws.com/111111111111/hoge-sse-customer",
-    "--principal", "arn:aws:iam::222222222222:role/consumer",
-    "--format", "json",
+    "--snapshot",
+    str(ROOT / "fixtures/article/2-sse-kms-queue-policy-only.json"),
+    "--queue",
+    "https://sqs.ap-northeast-1.amazonaws.com/111111111111/hoge-sse-customer",
+    "--principal",
+    "arn:aws:iam::222222222222:role/consumer",
+    "--format",
+    "json",
 ]
 
 
@@ -41,10 +45,14 @@ def main() -> None:
         times.append(time.perf_counter() - start)
         assert proc.returncode == 1, proc.stderr  # the fixture is a denial
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux: the largest child
-    print(f"why-denied whole process over {runs} runs: median {statistics.median(times) * 1000:.0f} ms "
-          f"(min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms); peak RSS {peak_kb / 1024:.1f} MB")
-    print(f"targets: median < 350 ms: {'met' if statistics.median(times) < 0.35 else 'NOT met'}; "
-          f"peak < 100 MB: {'met' if peak_kb < 100 * 1024 else 'NOT met'}")
+    print(
+        f"why-denied whole process over {runs} runs: median {statistics.median(times) * 1000:.0f} ms "
+        f"(min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms); peak RSS {peak_kb / 1024:.1f} MB"
+    )
+    print(
+        f"targets: median < 350 ms: {'met' if statistics.median(times) < 0.35 else 'NOT met'}; "
+        f"peak < 100 MB: {'met' if peak_kb < 100 * 1024 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":
