@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from diagnose.snapshot import Document, Snapshot
+from diagnose.snapshot import Document, Key, Principal, Snapshot
 from diagnose.verdict import Query
 from diagnose.world import Location
 
@@ -162,3 +162,31 @@ def _map_docs(
             a = replace(a, path=(*a.path[:level], node, *a.path[level + 1 :]))
         accounts.append(a)
     return replace(snap, accounts=tuple(accounts))
+
+
+def with_statement(document: Any, statement: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = normalised(document) if document is not None else {"Version": "2012-10-17", "Statement": []}
+    data["Statement"] = [*data["Statement"], statement]
+    return data
+
+
+def replace_key(snap: Snapshot, key: Key) -> Snapshot:
+    return replace(snap, keys=tuple(key if k.arn == key.arn else k for k in snap.keys))
+
+
+def replace_principal(snap: Snapshot, principal: Principal) -> Snapshot:
+    """Replace the principal with the same ARN, or add it when the snapshot does not have it."""
+    if snap.principal(principal.arn) is None:
+        return replace(snap, principals=(*snap.principals, principal))
+    return replace(snap, principals=tuple(principal if p.arn == principal.arn else p for p in snap.principals))
+
+
+def set_queue_attributes(
+    snap: Snapshot, queue_arn: str, attributes: dict[str, str], drop: tuple[str, ...] = ()
+) -> Snapshot:
+    """The snapshot with the queue's attributes updated (``drop`` removed first)."""
+    queue = snap.queue(queue_arn)
+    assert queue is not None
+    attrs = {k: v for k, v in queue.attributes.items() if k not in drop}
+    attrs.update(attributes)
+    return replace(snap, queues=tuple(replace(q, attributes=attrs) if q.arn == queue_arn else q for q in snap.queues))

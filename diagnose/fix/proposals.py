@@ -1,0 +1,389 @@
+"""Proposals: for each blocking layer, the smallest document change that would lift it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from diagnose.authz import Evidence
+from diagnose.authz.model import (
+    BOUNDARY,
+    IDENTITY,
+    KEY_POLICY,
+    KEY_STATE,
+    RESOURCE,
+    SESSION,
+    TRANSPORT,
+    VPCE,
+)
+from diagnose.edits import (
+    Transform,
+    add_condition,
+    document_at,
+    edit,
+    normalised,
+    remove_statement,
+    replace_key,
+    replace_principal,
+    set_queue_attributes,
+    statement_at,
+    with_statement,
+)
+from diagnose.fix.model import Apply, Change
+from diagnose.policy import PrincipalType
+from diagnose.snapshot import Document, Key, Snapshot
+from diagnose.verdict import Query, Verdict
+from diagnose.world import Location
+
+
+def _principal_entry(verdict: Verdict) -> dict[str, Any]:
+    caller = verdict.caller
+    if caller.type is PrincipalType.SERVICE:
+        return {"Service": caller.service}
+    return {"AWS": caller.principal_arn or caller.arn}
+
+
+def sid(*parts: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in parts if p).replace("-", "").replace(":", "")[:100]
+
+
+def _queue_statement(verdict: Verdict) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid("sqsdiag", "allow", verdict.query.action.base),
+        "Effect": "Allow",
+        "Principal": _principal_entry(verdict),
+        "Action": verdict.query.action.iam,
+        "Resource": verdict.queue.arn,
+    }
+    if verdict.caller.type is PrincipalType.SERVICE:
+        source = verdict.query.context.get("aws:sourcearn")
+        account = verdict.query.context.get("aws:sourceaccount")
+        if source:
+            statement["Condition"] = {"ArnEquals": {"aws:SourceArn": source[0]}}  # Q6 confused-deputy scoping
+        elif account:
+            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account[0]}}
+    return statement
+
+
+def kms_actions(verdict: Verdict) -> list[str]:
+    return sorted(
+        {e.step for e in verdict.blocking if e.step.startswith("kms:")}
+        or {s.step for s in verdict.steps if s.step.startswith("kms:")}
+    )
+
+
+def key_statement(verdict: Verdict, actions: list[str]) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid("sqsdiag", "allow", "use", "via", "sqs"),
+        "Effect": "Allow",
+        "Principal": _principal_entry(verdict),
+        "Action": actions if len(actions) > 1 else actions[0],
+        "Resource": "*",
+    }
+    if verdict.caller.type is PrincipalType.SERVICE:
+        source = verdict.query.context.get("aws:sourcearn")
+        if source:
+            statement["Condition"] = {"ArnEquals": {"aws:SourceArn": source[0]}}
+    else:
+        statement["Condition"] = {"StringEquals": {"kms:ViaService": f"sqs.{verdict.queue.region}.amazonaws.com"}}
+    return statement
+
+
+def identity_statement(verdict: Verdict, actions: list[str], resource: str) -> dict[str, Any]:
+    return {
+        "Sid": sid("sqsdiag", *[a.split(":")[1] for a in actions]),
+        "Effect": "Allow",
+        "Action": actions if len(actions) > 1 else actions[0],
+        "Resource": resource,
+    }
+
+
+def add_identity(verdict: Verdict, statement: dict[str, Any]) -> tuple[Change, Apply] | None:
+    caller = verdict.caller
+    ref = caller.principal_arn
+    if caller.type not in (PrincipalType.ROLE_SESSION, PrincipalType.IAM_USER) or ref is None:
+        return None
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    name = "sqsdiag-" + "-".join(a.split(":", 1)[-1].lower() for a in actions)[:100]
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    change = Change(
+        IDENTITY,
+        caller.account,
+        f"new inline policy {name!r} on {ref}",
+        "new-policy",
+        f"allow {statement['Action']} on {statement['Resource']} in the caller's identity policy",
+        statement,
+        document,
+    )
+
+    def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        principal = snap.principal(ref) or (snap.role_by_name(caller.account or "", ref.rsplit("/", 1)[-1]))
+        if principal is None or principal.policies is None:
+            return snap, query
+        doc = Document(name=name, document=document, source="inline")
+        return replace_principal(snap, replace(principal, policies=(*principal.policies, doc))), query
+
+    return change, apply
+
+
+def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Change, Apply]], list[str]]:
+    out: list[tuple[Change, Apply]] = []
+    unfixable: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    queue = verdict.queue
+    key = verdict.key.key if verdict.key else None
+    for entry in verdict.blocking:
+        layer, step = entry.block.layer, entry.step
+        kms = step.startswith("kms:")
+        if (layer, "kms" if kms else "sqs") in seen:
+            continue
+        seen.add((layer, "kms" if kms else "sqs"))
+        if entry.block.explicit and layer not in (KEY_STATE, TRANSPORT):
+            changes, why_not = _deny_fixes(snapshot, verdict, step, layer, entry.block.evidence)
+            out.extend(changes)
+            unfixable.extend(why_not)
+            continue
+        if layer == RESOURCE and not kms:
+            statement = _queue_statement(verdict)
+            after = with_statement(queue.attributes.get("Policy"), statement)
+
+            def apply_queue(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
+                return set_queue_attributes(snap, queue.arn, {"Policy": json.dumps(after)}), query
+
+            out.append(
+                (
+                    Change(
+                        RESOURCE,
+                        queue.account,
+                        f"queue policy of {queue.arn}",
+                        "add-statement",
+                        f"allow {verdict.query.action.iam} to the caller in the queue policy",
+                        statement,
+                        after,
+                    ),
+                    apply_queue,
+                )
+            )
+        elif layer == IDENTITY:
+            actions = kms_actions(verdict) if kms else [verdict.query.action.iam]
+            resource = key.arn if kms and key else queue.arn
+            proposal = add_identity(verdict, identity_statement(verdict, actions, resource))
+            if proposal:
+                out.append(proposal)
+            else:
+                unfixable.append(f"{step}: the caller's identity policies cannot be changed by sqsdiag's proposals")
+        elif layer == KEY_POLICY and key is not None:
+            if key.manager == "AWS":
+                unfixable.append(
+                    f"{key.arn} is an AWS managed key (alias/aws/sqs): its policy cannot be changed and admits only "
+                    f"principals of {key.account} through SQS (S10, S11)"
+                )
+                continue
+            if key.policy is None:
+                unfixable.append(f"{step}: the key policy of {key.arn} was not read, so no change can be proven")
+                continue
+            statement = key_statement(verdict, kms_actions(verdict))
+            after = with_statement(key.policy, statement)
+
+            def apply_key(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
+                current = snap.key(key.arn)
+                assert current is not None
+                return replace_key(snap, replace(current, policy=after)), query
+
+            out.append(
+                (
+                    Change(
+                        KEY_POLICY,
+                        key.account,
+                        f"key policy of {key.arn}",
+                        "add-statement",
+                        "allow the caller to use the key through SQS",
+                        statement,
+                        after,
+                    ),
+                    apply_key,
+                )
+            )
+        elif layer in (BOUNDARY, SESSION, VPCE):
+            out.append(_limit_fix(verdict, layer, step))
+        elif layer == KEY_STATE and key is not None:
+            out.extend(key_state_changes(key))
+        elif layer == TRANSPORT:
+
+            def apply_https(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+                return snap, replace(query, context={**query.context, "aws:securetransport": ("true",)})
+
+            out.append(
+                (
+                    Change(
+                        TRANSPORT,
+                        None,
+                        "the caller's client",
+                        "request",
+                        "call over HTTPS with SigV4 (every current SDK and the CLI do by default)",
+                    ),
+                    apply_https,
+                )
+            )
+        else:
+            unfixable.append(f"{step}: no automatic proposal for the {layer} layer; see the evidence")
+    return out, unfixable
+
+
+_ACCOUNT_OF_LAYER = {"scp": "the organization's management account", "rcp": "the organization's management account"}
+
+
+def _deny_fixes(
+    snapshot: Snapshot, verdict: Verdict, step: str, layer: str, evidence: tuple[Evidence, ...]
+) -> tuple[list[tuple[Change, Apply]], list[str]]:
+    """An explicit deny can only be narrowed or removed (E1). For the KMS hop SQS makes as the caller,
+    the narrow fix is AWS's data-perimeter exemption of forward-access calls (O2, E9)."""
+    out: list[tuple[Change, Apply]] = []
+    unfixable: list[str] = []
+    for ev in evidence:
+        location = verdict.locations.get(ev.document)
+        if location is None or ev.index is None:
+            unfixable.append(f"{step}: explicit deny in {ev} cannot be changed (E1)")
+            continue
+        current = document_at(snapshot, verdict.query, location)
+        statement = statement_at(current, ev.index) or {}
+        conditions = json.dumps(statement.get("Condition", {})).lower()
+        who = _ACCOUNT_OF_LAYER.get(layer) or _owner_account(verdict, location)
+        if step.startswith("kms:") and "aws:viaawsservice" not in conditions:
+            transform = add_condition(ev.index, "BoolIfExists", "aws:ViaAWSService", "false")
+            text = (
+                f"exempt calls AWS services make on the caller's behalf from {ev.statement}: add "
+                '"BoolIfExists": {"aws:ViaAWSService": "false"} to it (forward access, O2)'
+            )
+            kind = "narrow-statement"
+        else:
+            transform = remove_statement(ev.index)
+            text = f"remove or narrow {ev.statement}: it explicitly denies {step} and no allow can override it (E1)"
+            kind = "remove-statement"
+        after: dict[str, Any] | None = transform(normalised(current))
+        if after is not None and not after["Statement"]:
+            kind, after = "remove-document", None
+            text = f"delete {ev.document} (detach it): its only statement, {ev.statement}, explicitly denies {step}"
+
+        def apply(
+            snap: Snapshot, query: Query, location: Location = location, transform: Transform = transform
+        ) -> tuple[Snapshot, Query]:
+            return edit(snap, query, location, transform)
+
+        out.append((Change(layer, who, ev.document, kind, text, statement or None, after), apply))
+    return out, unfixable
+
+
+def _owner_account(verdict: Verdict, location: Location) -> str | None:
+    if location[0] == "queue-policy":
+        return verdict.queue.account
+    if location[0] == "key-policy":
+        return verdict.key.key.account if verdict.key and verdict.key.key else None
+    if location[0] in ("identity", "boundary", "session", "vpce"):
+        return verdict.caller.account
+    return None
+
+
+def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
+    action = step
+    statement = {
+        "Sid": sid("sqsdiag", "allow", action.split(":")[1]),
+        "Effect": "Allow",
+        "Action": action,
+        "Resource": verdict.queue.arn if step.startswith("sqs:") else "*",
+    }
+    caller = verdict.caller
+    ref = caller.principal_arn or caller.arn
+    if layer == SESSION:
+        after = with_statement(verdict.query.session_policy, statement)
+
+        def apply_session(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+            return snap, replace(query, session_policy=after)
+
+        return (
+            Change(
+                SESSION,
+                caller.account,
+                f"session policy passed when assuming {ref}",
+                "request",
+                "assume the role again with a session policy that also allows this action",
+                statement,
+                after,
+            ),
+            apply_session,
+        )
+    if layer == VPCE:
+        vpce_id = verdict.query.context.get("aws:sourcevpce", ("",))[0]
+
+        def apply_vpce(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+            endpoint = snap.vpc_endpoint(vpce_id)
+            if endpoint is None or endpoint.policy is None:
+                return snap, query
+            new = replace(endpoint, policy=with_statement(endpoint.policy, {**statement, "Principal": "*"}))
+            return replace(snap, vpc_endpoints=tuple(new if v.id == vpce_id else v for v in snap.vpc_endpoints)), query
+
+        return (
+            Change(
+                VPCE,
+                caller.account,
+                f"policy of VPC endpoint {vpce_id}",
+                "add-statement",
+                "allow this action through the endpoint",
+                {**statement, "Principal": "*"},
+            ),
+            apply_vpce,
+        )
+
+    def apply_boundary(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        principal = snap.principal(ref)
+        if principal is None or principal.boundary is None:
+            return snap, query
+        boundary = replace(principal.boundary, document=with_statement(principal.boundary.document, statement))
+        return replace_principal(snap, replace(principal, boundary=boundary)), query
+
+    return (
+        Change(
+            BOUNDARY,
+            caller.account,
+            f"permissions boundary of {ref}",
+            "add-statement",
+            "the permissions boundary must also allow this action (E7)",
+            statement,
+        ),
+        apply_boundary,
+    )
+
+
+def key_state_changes(key: Key) -> list[tuple[Change, Apply]]:
+    """Enable a disabled key, or cancel its deletion (K8): the key-state layer's only fixes."""
+
+    def set_state(state: str) -> Apply:
+        def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+            current = snap.key(key.arn)
+            assert current is not None
+            return replace_key(snap, replace(current, state=state)), query
+
+        return apply
+
+    if key.state == "Disabled":
+        return [
+            (
+                Change(KEY_STATE, key.account, key.arn, "enable-key", "enable the key (kms:EnableKey)"),
+                set_state("Enabled"),
+            )
+        ]
+    if key.state == "PendingDeletion":
+        return [
+            (
+                Change(
+                    KEY_STATE,
+                    key.account,
+                    key.arn,
+                    "cancel-key-deletion",
+                    "cancel the key deletion (kms:CancelKeyDeletion), then enable it (kms:EnableKey)",
+                ),
+                set_state("Enabled"),
+            )
+        ]
+    return []
