@@ -148,3 +148,56 @@ def test_anonymous_callers_get_no_public_queue_fix() -> None:
     assert verdict.error.code == "InvalidSecurity"  # Q8/N4: an SSE queue needs SigV4
     fixes = propose(snap, verdict)
     assert fixes.fixes == () and "public" in fixes.unfixable[0]
+
+
+S3_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+
+
+def test_e7_a_permissions_boundary_gets_the_missing_actions() -> None:
+    def bounded(data: dict[str, Any]) -> None:
+        data["principals"][0]["boundary"] = {"name": "s3-only", "source": "boundary", "document": S3_ONLY}
+
+    verdict, fixes = _verdict_and_fixes(_world(bounded))
+    assert [(b.step, b.block.layer) for b in verdict.blocking] == [
+        ("sqs:ReceiveMessage", "permissions-boundary"),
+        ("kms:Decrypt", "permissions-boundary"),
+    ]
+    assert verdict.error.message.endswith("because no permissions boundary allows the sqs:receivemessage action")
+    (fix,) = fixes.fixes
+    assert [(c.layer, c.statement["Action"]) for c in fix.changes] == [
+        ("permissions-boundary", "sqs:ReceiveMessage"),
+        ("permissions-boundary", "kms:Decrypt"),
+    ]
+    assert fix.verified
+
+
+def test_e8_a_session_policy_is_widened_by_assuming_the_role_again() -> None:
+    snap = load(SHARED)
+    verdict = diagnose(snap, Query(QUEUE, CONSUMER, parse_action("ReceiveMessage"), session_policy=S3_ONLY))
+    assert [(b.step, b.block.layer) for b in verdict.blocking] == [
+        ("sqs:ReceiveMessage", "session-policy"),
+        ("kms:Decrypt", "session-policy"),
+    ]
+    (fix,) = propose(snap, verdict).fixes
+    assert {c.kind for c in fix.changes} == {"request"} and fix.verified
+
+
+def test_n1_a_vpc_endpoint_policy_gets_the_missing_action() -> None:
+    def through_endpoint(data: dict[str, Any]) -> None:
+        data["vpc_endpoints"] = [
+            {
+                "id": "vpce-1",
+                "policy": {
+                    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}]
+                },
+            }
+        ]
+
+    snap = from_json(_world(through_endpoint), "test")
+    query = Query(QUEUE, CONSUMER, parse_action("ReceiveMessage"), context={"aws:sourcevpce": ("vpce-1",)})
+    verdict = diagnose(snap, query)
+    assert [(b.step, b.block.layer) for b in verdict.blocking] == [("sqs:ReceiveMessage", "vpc-endpoint-policy")]
+    assert verdict.error.message.endswith("because no VPC endpoint policy allows the sqs:receivemessage action")
+    (fix,) = propose(snap, verdict).fixes
+    (change,) = fix.changes
+    assert (change.layer, change.statement["Principal"], fix.verified) == ("vpc-endpoint-policy", "*", True)

@@ -286,73 +286,43 @@ def _owner_account(verdict: Verdict, location: Location) -> str | None:
 
 
 def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
-    action = step
-    statement = {
-        "Sid": sid("sqsdiag", "allow", action.split(":")[1]),
+    """A boundary, session policy or VPC endpoint policy must allow the step too (E7, E8, N1)."""
+    statement: dict[str, Any] = {
+        "Sid": sid("sqsdiag", "allow", step.split(":")[1]),
         "Effect": "Allow",
-        "Action": action,
+        "Action": step,
         "Resource": verdict.queue.arn if step.startswith("sqs:") else "*",
     }
     caller = verdict.caller
     ref = caller.principal_arn or caller.arn
     if layer == SESSION:
-        after = with_statement(verdict.query.session_policy, statement)
-
-        def apply_session(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
-            return snap, replace(query, session_policy=after)
-
-        return (
-            Change(
-                SESSION,
-                caller.account,
-                f"session policy passed when assuming {ref}",
-                "request",
-                "assume the role again with a session policy that also allows this action",
-                statement,
-                after,
-            ),
-            apply_session,
+        location: Location = ("session",)
+        target, kind, text = (
+            f"session policy passed when assuming {ref}",
+            "request",
+            "assume the role again with a session policy that also allows this action",
         )
-    if layer == VPCE:
+    elif layer == VPCE:
         vpce_id = verdict.query.context.get("aws:sourcevpce", ("",))[0]
-
-        def apply_vpce(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
-            endpoint = snap.vpc_endpoint(vpce_id)
-            if endpoint is None or endpoint.policy is None:
-                return snap, query
-            new = replace(endpoint, policy=with_statement(endpoint.policy, {**statement, "Principal": "*"}))
-            return replace(snap, vpc_endpoints=tuple(new if v.id == vpce_id else v for v in snap.vpc_endpoints)), query
-
-        return (
-            Change(
-                VPCE,
-                caller.account,
-                f"policy of VPC endpoint {vpce_id}",
-                "add-statement",
-                "allow this action through the endpoint",
-                {**statement, "Principal": "*"},
-            ),
-            apply_vpce,
+        statement["Principal"] = "*"  # endpoint policies name principals (N1)
+        location = ("vpce", vpce_id)
+        target, kind, text = (
+            f"policy of VPC endpoint {vpce_id}",
+            "add-statement",
+            "allow this action through the endpoint",
         )
-
-    def apply_boundary(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
-        principal = snap.principal(ref)
-        if principal is None or principal.boundary is None:
-            return snap, query
-        boundary = replace(principal.boundary, document=with_statement(principal.boundary.document, statement))
-        return replace_principal(snap, replace(principal, boundary=boundary)), query
-
-    return (
-        Change(
-            BOUNDARY,
-            caller.account,
+    else:
+        location = ("boundary", ref)
+        target, kind, text = (
             f"permissions boundary of {ref}",
             "add-statement",
             "the permissions boundary must also allow this action (E7)",
-            statement,
-        ),
-        apply_boundary,
-    )
+        )
+
+    def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        return edit(snap, query, location, lambda doc: with_statement(doc, statement))
+
+    return Change(layer, caller.account, target, kind, text, statement), apply
 
 
 def key_state_changes(key: Key) -> list[tuple[Change, Apply]]:
