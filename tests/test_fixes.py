@@ -201,3 +201,24 @@ def test_n1_a_vpc_endpoint_policy_gets_the_missing_action() -> None:
     (fix,) = propose(snap, verdict).fixes
     (change,) = fix.changes
     assert (change.layer, change.statement["Principal"], fix.verified) == ("vpc-endpoint-policy", "*", True)
+
+
+def test_k8_a_disabled_or_deleting_key_is_enabled_again() -> None:
+    for state, code, kind in (
+        ("Disabled", "KMS.DisabledException", "enable-key"),
+        ("PendingDeletion", "KMS.InvalidStateException", "cancel-key-deletion"),
+    ):
+        verdict, fixes = _verdict_and_fixes(_world(lambda d, s=state: d["keys"][0].update(state=s)))
+        assert verdict.error.code == code
+        (fix,) = fixes.fixes
+        assert [c.kind for c in fix.changes] == [kind] and fix.verified
+
+
+def test_n4_an_sse_queue_over_http_needs_https() -> None:
+    snap = load(SHARED)
+    query = Query(QUEUE, CONSUMER, parse_action("ReceiveMessage"), context={"aws:securetransport": ("false",)})
+    verdict = diagnose(snap, query)
+    assert verdict.error.code == "InvalidSecurity"
+    assert [(b.block.layer, b.reached) for b in verdict.blocking] == [("transport", True)]
+    (fix,) = propose(snap, verdict).fixes
+    assert [c.layer for c in fix.changes] == ["transport"] and fix.verified
