@@ -109,3 +109,27 @@ def test_merge_fills_unknown_fields_and_rejects_conflicts() -> None:
     other["keys"][0]["state"] = "Disabled"
     with pytest.raises(SnapshotError, match=r"conflicting facts for key .*: field 'state'"):
         merge([from_json(data, "x.json"), from_json(other, "y.json")])
+
+
+def test_an_unreadable_queue_is_inconclusive_and_says_who_can_read_it() -> None:
+    data = {
+        "schema": "sqsdiag/snapshot",
+        "version": 1,
+        "gaps": [
+            {
+                "layer": "queue",
+                "resource": QUEUE,
+                "operation": "sqs:GetQueueAttributes",
+                "error": "AccessDenied",
+                "account": "111111111111",
+                "needs": "sqs:GetQueueAttributes",
+            }
+        ],
+    }
+    verdict = diagnose(from_json(data), Query(QUEUE, CONSUMER, parse_action("ReceiveMessage")))
+    assert verdict.decision.value == "inconclusive" and verdict.encryption.mode == "unknown"
+    assert verdict.unknowns == (
+        "sqs:ReceiveMessage: the queue's attributes (sqs:GetQueueAttributes in account 111111111111 failed: "
+        "AccessDenied; needs sqs:GetQueueAttributes)",
+    )
+    assert "ask account 111111111111 to run `sqsdiag collect" in verdict.notes[0]
