@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from diagnose.authz import Decision
 from diagnose.verdict import SCHEMA_VERSION
 from diagnose.whocan import Entry, WhoCan
 
@@ -57,32 +58,21 @@ def render_whocan_text(result: WhoCan) -> str:
         f"WHO CAN {result.action.api} on {result.queue.arn} ({enc}): "
         f"{len(result.can)} can, {len(result.kms_fails)} fail at KMS, "
         f"{len(result.inconclusive)} inconclusive, {len(result.cannot)} cannot",
-        "",
-        "Can (SQS and KMS steps both allow):",
     ]
-    for e in result.can:
-        out.extend(_entry_lines(e, True))
-    if not result.can:
-        out.append("  nobody in what the snapshot shows")
-    out.append("")
-    out.append("Pass the SQS step but fail at KMS (they see KMS.* errors):")
-    for e in result.kms_fails:
-        out.extend(_entry_lines(e, True))
-    if not result.kms_fails:
-        out.append("  none")
-    out.append("")
-    out.append("Inconclusive (what each depends on):")
-    for e in result.inconclusive:
-        out.extend(_entry_lines(e, False))
-        out.extend(f"      depends on: {u}" for u in e.verdict.unknowns)
-    if not result.inconclusive:
-        out.append("  none")
-    out.append("")
-    out.append("Cannot:")
-    for e in result.cannot:
-        out.extend(_entry_lines(e, False))
-    if not result.cannot:
-        out.append("  none")
+    groups = (
+        ("Can (SQS and KMS steps both allow):", result.can, True, "nobody in what the snapshot shows"),
+        ("Pass the SQS step but fail at KMS (they see KMS.* errors):", result.kms_fails, True, "none"),
+        ("Inconclusive (what each depends on):", result.inconclusive, False, "none"),
+        ("Cannot:", result.cannot, False, "none"),
+    )
+    for title, entries, detail, empty in groups:
+        out += ["", title]
+        for e in entries:
+            out.extend(_entry_lines(e, detail))
+            if e.verdict.decision is Decision.INCONCLUSIVE:
+                out.extend(f"      depends on: {u}" for u in e.verdict.unknowns)
+        if not entries:
+            out.append(f"  {empty}")
     if result.notes:
         out.append("")
         out.append("Notes")
