@@ -150,16 +150,25 @@ def _map_docs(
             for p in snap.principals
         )
         return replace(snap, principals=principals)
+    i = int(location[3])
+    return _map_level(snap, location, lambda docs: change(docs, i))
+
+
+def _map_level(
+    snap: Snapshot, location: Location, change: Callable[[tuple[Document, ...]], tuple[Document, ...]]
+) -> Snapshot:
+    """Apply ``change`` to the SCPs or RCPs of one level of an account's org path
+    (``("scp" | "rcp", account, level, ...)``); a level that was not read stays unknown."""
     scp = location[0] == "scp"
-    level, i = int(location[2]), int(location[3])
+    level = int(location[2])
     accounts = []
     for a in snap.accounts:
         if a.id == location[1]:
             node = a.path[level]
             docs = node.scps if scp else node.rcps
-            assert docs is not None
-            node = replace(node, scps=change(docs, i)) if scp else replace(node, rcps=change(docs, i))
-            a = replace(a, path=(*a.path[:level], node, *a.path[level + 1 :]))
+            if docs is not None:
+                node = replace(node, scps=change(docs)) if scp else replace(node, rcps=change(docs))
+                a = replace(a, path=(*a.path[:level], node, *a.path[level + 1 :]))
         accounts.append(a)
     return replace(snap, accounts=tuple(accounts))
 
@@ -190,3 +199,8 @@ def set_queue_attributes(
     attrs = {k: v for k, v in queue.attributes.items() if k not in drop}
     attrs.update(attributes)
     return replace(snap, queues=tuple(replace(q, attributes=attrs) if q.arn == queue_arn else q for q in snap.queues))
+
+
+def attach(snap: Snapshot, location: Location, document: Document) -> Snapshot:
+    """A copy with ``document`` attached at an org level: ``("scp" | "rcp", account, level)``."""
+    return _map_level(snap, location, lambda docs: (*docs, document))

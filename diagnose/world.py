@@ -13,7 +13,7 @@ from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.authz import Docs, GrantInfo, Grants, OrgLevels
 from diagnose.managed_keys import aws_sqs_key_policy
 from diagnose.policy import Caller, Policy, PolicyKind, PrincipalType, parse_policy
-from diagnose.snapshot import Account, Document, Key, Principal, Queue, Snapshot
+from diagnose.snapshot import Account, Document, Key, OrgNode, Principal, Queue, Snapshot
 
 SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 DEFAULT_SESSION_NAME = "sqsdiag-session"
@@ -22,6 +22,11 @@ DEFAULT_SESSION_NAME = "sqsdiag-session"
 # ("identity" | "boundary", principal ARN, index), ("scp" | "rcp", account, node index, document index),
 # ("vpce", endpoint id), ("session",).
 Location = tuple[str, ...]
+
+
+def org_level_label(kind: str, node: OrgNode) -> str:
+    """How evidence names one level of an org path, e.g. "SCPs at organizational unit Workloads"."""
+    return f"{kind.upper()}s at {node.type.lower().replace('_', ' ')} {node.name or node.id}"
 
 
 class World:
@@ -130,7 +135,7 @@ class World:
         levels = []
         for node_index, node in enumerate(account.path):
             docs = node.scps if kind == "scp" else node.rcps
-            label = f"{kind.upper()}s at {node.type.lower().replace('_', ' ')} {node.name or node.id}"
+            label = org_level_label(kind, node)
             if docs is None:
                 levels.append((label, Docs(unknown=(label,))))
             else:

@@ -90,15 +90,34 @@ def test_e1_explicit_deny_in_the_queue_policy_is_removed_and_proven() -> None:
     assert fix.verified
 
 
-def test_no_fix_is_shown_when_the_changes_do_not_make_the_call_succeed() -> None:
-    # A key pending import needs its key material imported, which no policy change can do (K8):
-    # there is no proposal that flips the verdict, so nothing is shown as a fix.
-    def break_it(data: dict[str, Any]) -> None:
-        data["keys"][0]["state"] = "PendingImport"
-
-    verdict, fixes = _verdict_and_fixes(_world(break_it))
+def test_k8_a_key_pending_import_gets_the_ways_out_not_a_state_change() -> None:
+    # A key pending import needs its key material, which no policy change provides (K8): the fixes are the
+    # ways out of the key itself, SSE-SQS or a new customer managed key, each verified.
+    verdict, fixes = _verdict_and_fixes(_world(lambda d: d["keys"][0].update(state="PendingImport")))
     assert verdict.error.code == "KMS.InvalidStateException"
-    assert fixes.fixes == ()
+    assert [f.title for f in fixes.fixes] == ["move the queue to SSE-SQS", "re-encrypt with a customer managed key"]
+    assert all(f.verified for f in fixes.fixes)
+    assert not any("alias/aws/sqs" in t for f in fixes.fixes for t in f.trade_offs)
+
+
+def test_o1_an_scp_level_without_an_allow_gets_one() -> None:
+    only_s3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+
+    def allow_list_scp(data: dict[str, Any]) -> None:
+        _in_org_with_scp(data, FULL_ACCESS)
+        data["accounts"][1]["path"][1]["scps"] = [{"name": "s3-only", "document": only_s3}]
+
+    verdict, fixes = _verdict_and_fixes(_world(allow_list_scp))
+    assert [(b.step, b.block.layer, b.block.explicit) for b in verdict.blocking] == [
+        ("sqs:ReceiveMessage", "scp", False),
+        ("kms:Decrypt", "scp", False),
+    ]
+    (fix,) = fixes.fixes
+    assert [(c.kind, c.target, c.statement["Action"]) for c in fix.changes] == [
+        ("attach-policy", "SCPs attached at account 222222222222", "sqs:ReceiveMessage"),
+        ("attach-policy", "SCPs attached at account 222222222222", "kms:Decrypt"),
+    ]
+    assert fix.verified
 
 
 def test_fixes_never_modify_the_snapshot_they_start_from() -> None:

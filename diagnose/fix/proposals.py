@@ -12,7 +12,9 @@ from diagnose.authz.model import (
     IDENTITY,
     KEY_POLICY,
     KEY_STATE,
+    RCP,
     RESOURCE,
+    SCP,
     SESSION,
     TRANSPORT,
     VPCE,
@@ -20,6 +22,7 @@ from diagnose.authz.model import (
 from diagnose.edits import (
     Transform,
     add_condition,
+    attach,
     document_at,
     edit,
     normalised,
@@ -34,7 +37,7 @@ from diagnose.fix.model import Apply, Change
 from diagnose.policy import PrincipalType
 from diagnose.snapshot import Document, Key, Snapshot
 from diagnose.verdict import Query, Verdict
-from diagnose.world import Location
+from diagnose.world import Location, org_level_label
 
 
 def _principal_entry(verdict: Verdict) -> dict[str, Any]:
@@ -207,8 +210,13 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
             )
         elif layer in (BOUNDARY, SESSION, VPCE):
             out.append(_limit_fix(verdict, layer, step))
-        elif layer == KEY_STATE and key is not None:
-            out.extend(key_state_changes(key))
+        elif layer == KEY_STATE:
+            changes = key_state_changes(key) if key is not None else []
+            out.extend(changes)
+            if not changes:
+                unfixable.append(f"{step}: {UNUSABLE_KEY}")
+        elif layer in (SCP, RCP):
+            out.extend(_org_allow_fixes(snapshot, verdict, layer, step))
         elif layer == TRANSPORT:
 
             def apply_https(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
@@ -283,6 +291,66 @@ def _owner_account(verdict: Verdict, location: Location) -> str | None:
     if location[0] in ("identity", "boundary", "session", "vpce"):
         return verdict.caller.account
     return None
+
+
+UNUSABLE_KEY = "the key cannot serve the queue as it is (missing, wrong Region, wrong type, or not usable: K8-K11)"
+
+
+def _org_allow_fixes(snapshot: Snapshot, verdict: Verdict, layer: str, step: str) -> list[tuple[Change, Apply]]:
+    """Every level of the org path must allow (O1, O3): add the action to a policy attached at each level
+    that lacks an allow. SCPs belong to the caller's account path, RCPs to the resource's."""
+    if layer == SCP:
+        account_id = verdict.caller.account
+    elif step.startswith("kms:"):
+        account_id = verdict.key.key.account if verdict.key and verdict.key.key else None
+    else:
+        account_id = verdict.queue.account
+    account = snapshot.account(account_id) if account_id else None
+    block = next((e.block for e in verdict.blocking if e.step == step and e.block.layer == layer), None)
+    if account is None or block is None:
+        return []
+    missing = {ev.document for ev in block.evidence}
+    out: list[tuple[Change, Apply]] = []
+    for level, node in enumerate(account.path):
+        if org_level_label(layer, node) not in missing:
+            continue
+        statement: dict[str, Any] = {
+            "Sid": sid("sqsdiag", "allow", step.split(":")[1]),
+            "Effect": "Allow",
+            "Action": step,
+            "Resource": "*",
+        }
+        if layer == RCP:
+            statement["Principal"] = "*"
+        document = Document(
+            f"sqsdiag-allow-{step.split(':')[1].lower()}",
+            {"Version": "2012-10-17", "Statement": [statement]},
+            source=layer,
+        )
+        location: Location = (layer, account.id, str(level))
+
+        def apply(
+            snap: Snapshot, query: Query, location: Location = location, document: Document = document
+        ) -> tuple[Snapshot, Query]:
+            return attach(snap, location, document), query
+
+        where = f"{node.type.lower().replace('_', ' ')} {node.name or node.id}"
+        out.append(
+            (
+                Change(
+                    layer,
+                    "the organization's management account",
+                    f"{layer.upper()}s attached at {where}",
+                    "attach-policy",
+                    f"allow {step} at {where}: every level of the organization path must "
+                    f"allow it (O1, O3); add it to a {layer.upper()} attached there",
+                    statement,
+                    document.document,
+                ),
+                apply,
+            )
+        )
+    return out
 
 
 def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:

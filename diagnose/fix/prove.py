@@ -8,7 +8,7 @@ from dataclasses import replace
 from diagnose.authz import Decision
 from diagnose.authz.model import KEY_POLICY
 from diagnose.fix.model import TRADE_OFFS_CMK, TRADE_OFFS_SSE_SQS, Apply, Change, Fix, FixSet, apply_changes
-from diagnose.fix.proposals import proposals_for
+from diagnose.fix.proposals import UNUSABLE_KEY, proposals_for
 from diagnose.fix.ways_out import customer_key_way_out, to_sse_sqs
 from diagnose.policy import PrincipalType
 from diagnose.snapshot import Snapshot
@@ -73,10 +73,16 @@ def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | Non
     if proposals:
         ok, after = _verify(snapshot, verdict.query, assumptions, proposals)
         fixes.append(Fix("apply all of these changes", tuple(c for c, _ in proposals), ok, after))
+        if not ok:
+            why = "it would depend on what is unknown" if after == "inconclusive" else "something still denies"
+            unfixable.append(f"no change set could be proven: after the proposed changes the call is {after} ({why})")
     key = verdict.key.key if verdict.key else None
-    if key is not None and key.manager == "AWS" and verdict.caller.account != key.account:
-        # alias/aws/sqs can never serve another account (S11): keep what the SQS step needs and either drop
-        # KMS altogether (SSE-SQS, S1) or re-encrypt with a customer managed key that allows the caller.
+    aws_managed_elsewhere = key is not None and key.manager == "AWS" and verdict.caller.account != key.account
+    unusable_key = any(UNUSABLE_KEY in u for u in unfixable)
+    if aws_managed_elsewhere or unusable_key:
+        # alias/aws/sqs can never serve another account (S11), and a missing, foreign-Region or wrong-type key
+        # serves nobody (K8-K11): keep what the SQS step needs and either drop KMS altogether (SSE-SQS, S1)
+        # or re-encrypt with a customer managed key that allows the caller.
         sqs_side = [p for p in proposals if "kms:" not in json.dumps(p[0].statement or {})]
         sse_sqs = [*sqs_side, to_sse_sqs(verdict)]
         ok, after = _verify(snapshot, verdict.query, assumptions, sse_sqs)
@@ -84,14 +90,18 @@ def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | Non
         cmk = [*sqs_side, *customer_key_way_out(verdict)]
         ok, after = _verify(snapshot, verdict.query, assumptions, cmk)
         owner_note = (
-            f"principals of {verdict.queue.account} used alias/aws/sqs with no KMS permission (S11); with the new "
-            "key they need kms:GenerateDataKey/kms:Decrypt on it in their IAM policies",
+            (
+                f"principals of {verdict.queue.account} used alias/aws/sqs with no KMS permission (S11); with the "
+                "new key they need kms:GenerateDataKey/kms:Decrypt on it in their IAM policies",
+            )
+            if aws_managed_elsewhere
+            else ()
         )
         cmk_fix = Fix(
             "re-encrypt with a customer managed key", tuple(c for c, _ in cmk), ok, after, TRADE_OFFS_CMK + owner_note
         )
         fixes.append(cmk_fix)
-        unfixable = [u for u in unfixable if "AWS managed key" not in u]
+        unfixable = [u for u in unfixable if "AWS managed key" not in u and UNUSABLE_KEY not in u]
     if verdict.encryption.mode == "sse-kms" and any(p[0].layer == KEY_POLICY for p in proposals) and fixes:
         fixes[0] = replace(fixes[0], trade_offs=TRADE_OFFS_CMK)
     return FixSet(tuple(f for f in fixes if f.verified), tuple(unfixable))  # only proven fixes are shown
