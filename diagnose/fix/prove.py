@@ -73,9 +73,6 @@ def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | Non
     if proposals:
         ok, after = _verify(snapshot, verdict.query, assumptions, proposals)
         fixes.append(Fix("apply all of these changes", tuple(c for c, _ in proposals), ok, after))
-        if not ok:
-            why = "it would depend on what is unknown" if after == "inconclusive" else "something still denies"
-            unfixable.append(f"no change set could be proven: after the proposed changes the call is {after} ({why})")
     key = verdict.key.key if verdict.key else None
     aws_managed_elsewhere = key is not None and key.manager == "AWS" and verdict.caller.account != key.account
     unusable_key = any(UNUSABLE_KEY in u for u in unfixable)
@@ -104,4 +101,8 @@ def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | Non
         unfixable = [u for u in unfixable if "AWS managed key" not in u and UNUSABLE_KEY not in u]
     if verdict.encryption.mode == "sse-kms" and any(p[0].layer == KEY_POLICY for p in proposals) and fixes:
         fixes[0] = replace(fixes[0], trade_offs=TRADE_OFFS_CMK)
+    if fixes and not any(f.verified for f in fixes):
+        after = fixes[0].decision_after
+        why = "it would depend on what is unknown" if after == "inconclusive" else "something still denies"
+        unfixable.append(f"no change set could be proven: after the proposed changes the call is {after} ({why})")
     return FixSet(tuple(f for f in fixes if f.verified), tuple(unfixable))  # only proven fixes are shown
