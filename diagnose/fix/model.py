@@ -30,11 +30,13 @@ class Change:
     layer: str  # the layer this changes (contract names)
     account: str | None  # whose administrator applies it
     target: str  # the document or resource changed
-    kind: str  # add-statement | new-policy | set-queue-attributes | enable-key | cancel-key-deletion | request
+    # add-statement | new-policy | remove-statement | narrow-statement | remove-document | attach-policy |
+    # set-queue-attributes | create-key | enable-key | cancel-key-deletion | request
+    kind: str
     description: str
     statement: dict[str, Any] | None = None
     document: dict[str, Any] | None = None  # the full document after the change, when known
-    resource: str | None = None  # the ARN the change applies to (queue, key, principal), when one
+    resource: str | None = None  # what it applies to: queue, key or principal ARN, endpoint or org node id
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

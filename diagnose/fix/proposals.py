@@ -118,6 +118,7 @@ def add_identity(verdict: Verdict, statement: dict[str, Any]) -> tuple[Change, A
         f"allow {statement['Action']} on {statement['Resource']} in the caller's identity policy",
         statement,
         document,
+        ref,
     )
 
     def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
@@ -164,6 +165,7 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
                         f"allow {verdict.query.action.iam} to the caller in the queue policy",
                         statement,
                         after,
+                        queue.arn,
                     ),
                     apply_queue,
                 )
@@ -204,6 +206,7 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
                         "allow the caller to use the key through SQS",
                         statement,
                         after,
+                        key.arn,
                     ),
                     apply_key,
                 )
@@ -279,8 +282,17 @@ def _deny_fixes(
         ) -> tuple[Snapshot, Query]:
             return edit(snap, query, location, transform)
 
-        out.append((Change(layer, who, ev.document, kind, text, statement or None, after), apply))
+        resource = _location_resource(snapshot, location)
+        out.append((Change(layer, who, ev.document, kind, text, statement or None, after, resource), apply))
     return out, unfixable
+
+
+def _location_resource(snapshot: Snapshot, location: Location) -> str | None:
+    """The ARN or id a document location belongs to: queue, key, principal, endpoint, or org node."""
+    if location[0] in ("scp", "rcp"):
+        account = snapshot.account(location[1])
+        return account.path[int(location[2])].id if account else None
+    return location[1] if len(location) > 1 else None
 
 
 def _owner_account(verdict: Verdict, location: Location) -> str | None:
@@ -346,6 +358,7 @@ def _org_allow_fixes(snapshot: Snapshot, verdict: Verdict, layer: str, step: str
                     f"allow it (O1, O3); add it to a {layer.upper()} attached there",
                     statement,
                     document.document,
+                    node.id,
                 ),
                 apply,
             )
@@ -390,7 +403,9 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
     def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
         return edit(snap, query, location, lambda doc: with_statement(doc, statement))
 
-    return Change(layer, caller.account, target, kind, text, statement), apply
+    return Change(
+        layer, caller.account, target, kind, text, statement, resource=location[-1] if len(location) > 1 else ref
+    ), apply
 
 
 def key_state_changes(key: Key) -> list[tuple[Change, Apply]]:
@@ -407,7 +422,9 @@ def key_state_changes(key: Key) -> list[tuple[Change, Apply]]:
     if key.state == "Disabled":
         return [
             (
-                Change(KEY_STATE, key.account, key.arn, "enable-key", "enable the key (kms:EnableKey)"),
+                Change(
+                    KEY_STATE, key.account, key.arn, "enable-key", "enable the key (kms:EnableKey)", resource=key.arn
+                ),
                 set_state("Enabled"),
             )
         ]
@@ -420,6 +437,7 @@ def key_state_changes(key: Key) -> list[tuple[Change, Apply]]:
                     key.arn,
                     "cancel-key-deletion",
                     "cancel the key deletion (kms:CancelKeyDeletion), then enable it (kms:EnableKey)",
+                    resource=key.arn,
                 ),
                 set_state("Enabled"),
             )

@@ -40,6 +40,7 @@ def sse_sqs_change(queue: Queue) -> tuple[Change, Apply]:
             "encrypted under the KMS key still need it until drained, S8)",
             None,
             {"SqsManagedSseEnabled": "true", "KmsMasterKeyId": ""},
+            queue.arn,
         ),
         apply,
     )
