@@ -8,6 +8,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -116,6 +117,19 @@ _BOOL_KEYS = frozenset(
     {"aws:securetransport", "aws:viaawsservice", "aws:principalisawsservice", "aws:multifactorauthpresent"}
 )
 _IP_KEYS = frozenset({"aws:sourceip", "aws:vpcsourceip"})
+_DATE_KEYS = frozenset({"aws:currenttime", "aws:tokenissuetime"})
+
+
+def _is_date(value: str) -> bool:
+    if value.isdigit():
+        return True
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 
 
@@ -130,6 +144,8 @@ def _context(values: list[str] | None, absent: list[str] | None) -> dict[str, tu
             raise ValueError(f"--context {key}: give a value (to say the key is absent, use --absent {key})")
         if lower in _BOOL_KEYS and value.lower() not in ("true", "false"):
             raise ValueError(f"--context {key}={value}: expected true or false")
+        if lower in _DATE_KEYS and not _is_date(value):
+            raise ValueError(f"--context {key}={value}: expected an ISO 8601 date-time or epoch seconds")
         if lower in _IP_KEYS:
             try:
                 ipaddress.ip_network(value, strict=False)
@@ -265,6 +281,11 @@ def why_denied(
 
     try:
         ctx = _context(context, absent)
+        if fas_source_ip is not None:
+            try:
+                ipaddress.ip_address(fas_source_ip)
+            except ValueError:
+                raise ValueError(f"--fas-source-ip {fas_source_ip!r}: expected an IPv4 or IPv6 address") from None
         if session_name is not None and not _SESSION_NAME.match(session_name):
             raise ValueError(f"--session-name {session_name!r}: 2-64 characters of letters, digits and +=,.@_-")
         policy_doc: Any = None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
+from diagnose.policy import PolicyError, PolicyKind, parse_policy
 
 SCHEMA = "sqsdiag/snapshot"
 VERSION = 1
@@ -277,6 +278,16 @@ class _At:
                 raise c.child(k).fail("expected a string value")
         return dict(c.value)
 
+    def checked_policy(self, key: str, kind: PolicyKind) -> Any:
+        """The policy document at ``key``, validated now as AWS would (errors name file and JSON path)."""
+        document = self.policy(key)
+        if document is not None:
+            try:
+                parse_policy(document, origin=f"{self.origin}: {self.child(key).path}", kind=kind)
+            except PolicyError as err:
+                raise SnapshotError(str(err)) from None
+        return document
+
     def policy(self, key: str) -> Any:
         c = self.child(key)
         if c.value is None:
@@ -291,9 +302,12 @@ class _At:
         return c.value
 
 
+_DOCUMENT_KINDS = {"boundary": PolicyKind.BOUNDARY, "scp": PolicyKind.SCP, "rcp": PolicyKind.RCP}
+
+
 def _document(at: _At, source: str) -> Document:
     at.obj({"name", "arn", "source", "group", "document"})
-    doc = at.policy("document")
+    doc = at.checked_policy("document", _DOCUMENT_KINDS.get(source, PolicyKind.IDENTITY))
     if doc is None:
         raise at.child("document").fail("required policy document is missing")
     return Document(
@@ -319,7 +333,7 @@ def _queue(at: _At) -> Queue:
     if attrs is None:
         raise at.child("attributes").fail("required object is missing (GetQueueAttributes output)")
     if attrs.get("Policy"):
-        at.child("attributes").policy("Policy")  # validate the JSON text now, with its path
+        at.child("attributes").checked_policy("Policy", PolicyKind.RESOURCE)  # validated now, with its path
     return Queue(arn=arn, url=at.str_("url", required=False), attributes=attrs)
 
 
@@ -373,7 +387,7 @@ def _key(at: _At) -> Key:
         state=at.str_("state", required=False),
         spec=at.str_("spec", required=False),
         usage=at.str_("usage", required=False),
-        policy=at.policy("policy"),
+        policy=at.checked_policy("policy", PolicyKind.KEY),
         policy_source=at.str_("policy_source", required=False),
         grants=None if grants is None else tuple(_grant(g) for g in grants),
     )
@@ -439,7 +453,7 @@ def _vpce(at: _At) -> VpcEndpoint:
         id=at.req_str("id"),
         account=at.str_("account", required=False),
         service=at.str_("service", required=False),
-        policy=at.policy("policy"),
+        policy=at.checked_policy("policy", PolicyKind.VPC_ENDPOINT),
     )
 
 

@@ -68,7 +68,10 @@ def test_bad_policy_in_snapshot_names_document_and_path(capsys: pytest.CaptureFi
     f = tmp_path / "effect.json"
     f.write_text(json.dumps(data))
     line = _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
-    assert "key policy of" in line and "Statement[0].Effect" in line
+    # Validated when the snapshot loads: the file, the JSON path to the document, then the path inside it.
+    assert line.endswith(
+        'effect.json: keys[0].policy: Statement[0].Effect: Effect must be exactly "Allow" or "Deny", not "allow"'
+    )
 
 
 def test_queue_not_in_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
@@ -263,3 +266,46 @@ def test_through_a_vpc_endpoint_aws_source_ip_is_absent(capsys: pytest.CaptureFi
     )
     out = json.loads(run.out)
     assert run.code == 1 and out["error"]["message"].endswith("with an explicit deny in a resource-based policy")
+
+
+def test_a_bad_policy_anywhere_in_the_snapshot_is_rejected(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = json.loads(Path(CASE2).read_text())
+    data["principals"].append(
+        {
+            "arn": "arn:aws:iam::222222222222:role/other",
+            "type": "role",
+            "policies": [{"name": "p", "document": {"Statement": [{"Effect": "Allow"}]}}],
+        }
+    )
+    f = tmp_path / "unrelated.json"
+    f.write_text(json.dumps(data))
+    line = _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    assert "unrelated.json: principals[1].policies[0].document: Statement[0]" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--context", "aws:CurrentTime=garbage"), "aws:CurrentTime=garbage"),
+        (("--fas-source-ip", "999.9.9.9"), "--fas-source-ip"),
+    ],
+)
+def test_typed_values_are_checked(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str) -> None:
+    assert needle in _bad(capsys, "why-denied", "-s", CASE2, "--queue", QUEUE, "--principal", CONSUMER, *args)
+
+
+def test_fixes_verified_is_null_when_nothing_is_denied(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(
+        capsys,
+        "why-denied",
+        "-s",
+        str(ARTICLE / "3-sse-kms-key-shared.json"),
+        "--queue",
+        QUEUE,
+        "--principal",
+        CONSUMER,
+        "--format",
+        "json",
+    )
+    out = json.loads(run.out)
+    assert (out["decision"], out["fixes"], out["fixes_verified"]) == ("allowed", [], None)

@@ -107,7 +107,8 @@ def verdict_json(verdict: Verdict, fixes: FixSet | None = None) -> dict[str, Any
         "unknowns": list(verdict.unknowns),
         "steps": [_step(s) for s in verdict.steps],
         "fixes": [] if fixes is None else fixes.to_json(),
-        "fixes_verified": None if fixes is None else fixes.verified,
+        # null when the call is not denied: there is nothing to fix (docs/json-output.md)
+        "fixes_verified": fixes.verified if fixes is not None and verdict.decision.value == "denied" else None,
         "notes": list(verdict.notes),
         "assumptions": list(verdict.assumptions),
     }
