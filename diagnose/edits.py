@@ -29,26 +29,43 @@ def normalised(document: Any) -> dict[str, Any]:
     return data
 
 
-def remove_statement(index: int) -> Transform:
+def remove_statement(statement: dict[str, Any]) -> Transform:
+    """Remove the statement equal to ``statement`` (by content: earlier edits may have moved it)."""
+
     def apply(doc: dict[str, Any]) -> dict[str, Any]:
-        doc["Statement"] = [s for i, s in enumerate(doc["Statement"]) if i != index]
+        statements = list(doc["Statement"])
+        if statement in statements:
+            statements.remove(statement)
+        doc["Statement"] = statements
         return doc
 
     return apply
 
 
-def add_condition(index: int, operator: str, key: str, value: str) -> Transform:
-    """Narrow one statement with one more condition (conditions AND together, C1)."""
+def add_condition(statement: dict[str, Any], operator: str, key: str, value: str) -> Transform:
+    """Narrow the statement equal to ``statement`` with one more condition (conditions AND together, C1)."""
 
     def apply(doc: dict[str, Any]) -> dict[str, Any]:
-        statement = dict(doc["Statement"][index])
-        condition = {op: dict(keys) for op, keys in (statement.get("Condition") or {}).items()}
-        condition.setdefault(operator, {})[key] = value
-        statement["Condition"] = condition
-        doc["Statement"][index] = statement
+        statements = list(doc["Statement"])
+        if statement in statements:
+            narrowed = dict(statement)
+            condition = {op: dict(keys) for op, keys in (statement.get("Condition") or {}).items()}
+            condition.setdefault(operator, {})[key] = value
+            narrowed["Condition"] = condition
+            statements[statements.index(statement)] = narrowed
+        doc["Statement"] = statements
         return doc
 
     return apply
+
+
+def unique_sid(document: Any, wanted: str) -> str:
+    """``wanted``, or ``wanted2``, ``wanted3``... whichever the document does not use yet (Sids must be unique)."""
+    taken = {st.get("Sid") for st in normalised(document)["Statement"] if isinstance(st, dict)} if document else set()
+    sid, n = wanted, 2
+    while sid in taken:
+        sid, n = f"{wanted}{n}", n + 1
+    return sid
 
 
 def statement_at(document: Any, index: int) -> dict[str, Any] | None:
@@ -174,7 +191,10 @@ def _map_level(
 
 
 def with_statement(document: Any, statement: dict[str, Any]) -> dict[str, Any]:
+    """The document with ``statement`` appended, its Sid made unique in it."""
     data: dict[str, Any] = normalised(document) if document is not None else {"Version": "2012-10-17", "Statement": []}
+    if "Sid" in statement:
+        statement = {**statement, "Sid": unique_sid(data, statement["Sid"])}
     data["Statement"] = [*data["Statement"], statement]
     return data
 

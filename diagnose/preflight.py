@@ -20,7 +20,7 @@ from typing import Any, Literal
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.authz import Decision, Outcome
 from diagnose.authz.model import GRANT, IDENTITY, KEY_POLICY, KEY_STATE, RCP, RESOURCE, SCP, TRANSPORT
-from diagnose.edits import normalised
+from diagnose.edits import normalised, unique_sid
 from diagnose.fix import (
     TRADE_OFFS_SSE_SQS,
     Apply,
@@ -301,16 +301,6 @@ def _one(actions: set[str]) -> str | list[str]:
     return ordered[0] if len(ordered) == 1 else ordered
 
 
-def _unique_sid(document: Any, wanted: str) -> str:
-    existing = {s.get("Sid") for s in _statements(document)}
-    if wanted not in existing:
-        return wanted
-    n = 2
-    while f"{wanted}{n}" in existing:
-        n += 1
-    return f"{wanted}{n}"
-
-
 def _statements(document: Any) -> list[dict[str, Any]]:
     if document is None:
         return []
@@ -330,7 +320,7 @@ def _queue_change(ref: Snapshot, queue_arn: str, subject: Subject, actions: set[
     assert queue is not None
     current = queue.attributes.get("Policy") or None
     statement: dict[str, Any] = {
-        "Sid": _unique_sid(current, sid("sqsdiag", subject.role, "access")),
+        "Sid": unique_sid(current, sid("sqsdiag", subject.role, "access")),
         "Effect": "Allow",
         "Principal": dict(subject.principal_entry),
         "Action": _one(actions),
@@ -366,7 +356,7 @@ def _key_change(ref: Snapshot, key_arn: str, subject: Subject, ops: set[str], re
     assert key is not None and key.policy is not None
     service = subject.kind == "service"
     statement: dict[str, Any] = {
-        "Sid": _unique_sid(key.policy, sid("sqsdiag", subject.role, "useKey", "" if service else "viaSqs")),
+        "Sid": unique_sid(key.policy, sid("sqsdiag", subject.role, "useKey", "" if service else "viaSqs")),
         "Effect": "Allow",
         "Principal": dict(subject.principal_entry),
         "Action": _one(ops),

@@ -14,6 +14,7 @@ from tests.helpers import ARTICLE, CONSUMER
 
 SHARED = ARTICLE / "3-sse-kms-key-shared.json"
 QUEUE = "arn:aws:sqs:ap-northeast-1:111111111111:hoge-sse-customer"
+KEY = "arn:aws:kms:ap-northeast-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 FULL_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -219,7 +220,13 @@ def test_n1_a_vpc_endpoint_policy_gets_the_missing_action() -> None:
     assert verdict.error.message.endswith("because no VPC endpoint policy allows the sqs:receivemessage action")
     (fix,) = propose(snap, verdict).fixes
     (change,) = fix.changes
-    assert (change.layer, change.statement["Principal"], fix.verified) == ("vpc-endpoint-policy", "*", True)
+    # Least privilege: the endpoint statement names the caller's role, not "*".
+    assert (change.layer, change.statement["Principal"], fix.verified) == (
+        "vpc-endpoint-policy",
+        {"AWS": CONSUMER},
+        True,
+    )
+    assert change.document is not None and len(change.document["Statement"]) == 2  # the endpoint policy after it
 
 
 def test_k8_a_disabled_or_deleting_key_is_enabled_again() -> None:
@@ -241,3 +248,117 @@ def test_n4_an_sse_queue_over_http_needs_https() -> None:
     assert [(b.block.layer, b.reached) for b in verdict.blocking] == [("transport", True)]
     (fix,) = propose(snap, verdict).fixes
     assert [c.layer for c in fix.changes] == ["transport"] and fix.verified
+
+
+def test_several_edits_to_one_policy_touch_only_their_own_statements() -> None:
+    # Two denies in one identity policy with an unrelated allow between them: removing one must not shift
+    # the other edit onto the wrong statement, and each printed document builds on the change before it.
+    keep = {"Sid": "KeepMe", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+
+    def denies(data: dict[str, Any]) -> None:
+        statements = data["principals"][0]["policies"][0]["document"]["Statement"]
+        statements += [
+            {"Sid": "DenyRecv", "Effect": "Deny", "Action": "sqs:ReceiveMessage", "Resource": "*"},
+            keep,
+            {"Sid": "DenyKms", "Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"},
+        ]
+
+    _, fixes = _verdict_and_fixes(_world(denies))
+    (fix,) = fixes.fixes
+    assert [(c.kind, c.statement["Sid"]) for c in fix.changes] == [
+        ("remove-statement", "DenyRecv"),
+        ("narrow-statement", "DenyKms"),
+    ]
+    final = fix.changes[-1].document
+    assert [s["Sid"] for s in final["Statement"]] == ["ConsumeOrders", "DecryptOrders", "KeepMe", "DenyKms"]
+    assert final["Statement"][2] == keep
+    assert final["Statement"][3]["Condition"] == {"BoolIfExists": {"aws:ViaAWSService": "false"}}
+    assert fix.verified
+
+
+def test_new_sids_and_policy_names_never_collide_with_existing_ones() -> None:
+    def taken(data: dict[str, Any]) -> None:
+        policy = json.loads(data["queues"][0]["attributes"]["Policy"])
+        policy["Statement"] = [
+            dict(
+                policy["Statement"][0],
+                Sid="SqsdiagAllowReceiveMessage",
+                Principal={"AWS": "arn:aws:iam::333333333333:root"},
+            )
+        ]
+        data["queues"][0]["attributes"]["Policy"] = json.dumps(policy)
+        data["principals"][0]["policies"][0]["name"] = "sqsdiag-receivemessage"
+        data["principals"][0]["policies"][0]["document"]["Statement"] = [
+            {
+                "Effect": "Allow",
+                "Action": "sqs:ReceiveMessage",
+                "Resource": "arn:aws:sqs:ap-northeast-1:111111111111:x",
+            },
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY},
+        ]
+
+    _, fixes = _verdict_and_fixes(_world(taken))
+    (fix,) = fixes.fixes
+    queue_change = next(c for c in fix.changes if c.layer == "resource-policy")
+    assert queue_change.statement["Sid"] == "SqsdiagAllowReceiveMessage2"
+    sids = [s["Sid"] for s in queue_change.document["Statement"]]
+    assert len(sids) == len(set(sids))
+    identity_change = next(c for c in fix.changes if c.layer == "identity-policy")
+    assert identity_change.target.startswith("new inline policy 'sqsdiag-receivemessage-2'")
+    assert fix.verified
+
+
+def test_n4_a_deny_on_plain_http_is_met_by_calling_over_https_not_by_removing_it() -> None:
+    def tls_only(data: dict[str, Any]) -> None:
+        policy = json.loads(data["queues"][0]["attributes"]["Policy"])
+        policy["Statement"].append(
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:*",
+                "Resource": QUEUE,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        )
+        data["queues"][0]["attributes"]["Policy"] = json.dumps(policy)
+
+    snap = from_json(_world(tls_only), "test")
+    query = Query(QUEUE, CONSUMER, parse_action("ReceiveMessage"), context={"aws:securetransport": ("false",)})
+    verdict = diagnose(snap, query)
+    (fix,) = propose(snap, verdict).fixes
+    assert {c.kind for c in fix.changes} == {"request"} and fix.verified
+
+
+def test_n3_an_endpoint_guard_that_catches_a_service_exempts_services_instead_of_going() -> None:
+    def guarded(data: dict[str, Any]) -> None:
+        policy = json.loads(data["queues"][0]["attributes"]["Policy"])
+        policy["Statement"] = [
+            {
+                "Sid": "Sns",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": QUEUE,
+            },
+            {
+                "Sid": "OnlyViaVpce",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:*",
+                "Resource": QUEUE,
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}},
+            },
+        ]
+        data["queues"][0]["attributes"]["Policy"] = json.dumps(policy)
+        data["queues"][0]["attributes"]["KmsMasterKeyId"] = ""
+        data["queues"][0]["attributes"]["SqsManagedSseEnabled"] = "true"
+
+    snap = from_json(_world(guarded), "test")
+    verdict = diagnose(snap, Query(QUEUE, "sns.amazonaws.com", parse_action("SendMessage")))
+    assert verdict.decision.value == "denied" and verdict.delivery_side
+    (fix,) = propose(snap, verdict).fixes
+    (change,) = fix.changes
+    assert change.kind == "narrow-statement"
+    assert change.document["Statement"][1]["Condition"]["BoolIfExists"] == {"aws:PrincipalIsAWSService": "false"}
+    assert fix.verified

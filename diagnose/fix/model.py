@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from diagnose.snapshot import Snapshot
@@ -37,6 +37,7 @@ class Change:
     statement: dict[str, Any] | None = None
     document: dict[str, Any] | None = None  # the full document after the change, when known
     resource: str | None = None  # what it applies to: queue, key or principal ARN, endpoint or org node id
+    location: tuple[str, ...] | None = field(default=None, compare=False)  # where the document lives (internal)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

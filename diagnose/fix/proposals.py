@@ -31,6 +31,7 @@ from diagnose.edits import (
     replace_principal,
     set_queue_attributes,
     statement_at,
+    unique_sid,
     with_statement,
 )
 from diagnose.fix.model import Apply, Change
@@ -86,8 +87,11 @@ def key_statement(verdict: Verdict, actions: list[str]) -> dict[str, Any]:
     }
     if verdict.caller.type is PrincipalType.SERVICE:
         source = verdict.query.context.get("aws:sourcearn")
-        if source:
+        account = verdict.query.context.get("aws:sourceaccount")
+        if source:  # S12: confused-deputy scoping
             statement["Condition"] = {"ArnEquals": {"aws:SourceArn": source[0]}}
+        elif account:
+            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account[0]}}
     else:
         statement["Condition"] = {"StringEquals": {"kms:ViaService": f"sqs.{verdict.queue.region}.amazonaws.com"}}
     return statement
@@ -102,13 +106,21 @@ def identity_statement(verdict: Verdict, actions: list[str], resource: str) -> d
     }
 
 
-def add_identity(verdict: Verdict, statement: dict[str, Any]) -> tuple[Change, Apply] | None:
+def add_identity(
+    verdict: Verdict, statement: dict[str, Any], snapshot: Snapshot | None = None
+) -> tuple[Change, Apply] | None:
+    """A new inline policy on the caller, named so that it replaces none it already has (PutRolePolicy would)."""
     caller = verdict.caller
     ref = caller.principal_arn
     if caller.type not in (PrincipalType.ROLE_SESSION, PrincipalType.IAM_USER) or ref is None:
         return None
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-    name = "sqsdiag-" + "-".join(a.split(":", 1)[-1].lower() for a in actions)[:100]
+    wanted = "sqsdiag-" + "-".join(a.split(":", 1)[-1].lower() for a in actions)[:100]
+    existing = snapshot.principal(ref) if snapshot is not None else None
+    taken = {d.name for d in existing.policies or ()} if existing is not None else set()
+    name, n = wanted, 2
+    while name in taken:
+        name, n = f"{wanted}-{n}", n + 1
     document = {"Version": "2012-10-17", "Statement": [statement]}
     change = Change(
         IDENTITY,
@@ -150,10 +162,18 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
             continue
         if layer == RESOURCE and not kms:
             statement = _queue_statement(verdict)
+            statement["Sid"] = unique_sid(queue.attributes.get("Policy"), statement["Sid"])
             after = with_statement(queue.attributes.get("Policy"), statement)
 
-            def apply_queue(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
-                return set_queue_attributes(snap, queue.arn, {"Policy": json.dumps(after)}), query
+            def apply_queue(
+                snap: Snapshot, query: Query, statement: dict[str, Any] = statement
+            ) -> tuple[Snapshot, Query]:
+                # Appended to the queue policy as it is then (earlier changes may have edited it), or a new one.
+                current = snap.queue(queue.arn)
+                policy = current.attributes.get("Policy") if current else None
+                return set_queue_attributes(
+                    snap, queue.arn, {"Policy": json.dumps(with_statement(policy, statement))}
+                ), query
 
             out.append(
                 (
@@ -166,6 +186,7 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
                         statement,
                         after,
                         queue.arn,
+                        ("queue-policy", queue.arn),
                     ),
                     apply_queue,
                 )
@@ -173,7 +194,7 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
         elif layer == IDENTITY:
             actions = kms_actions(verdict) if kms else [verdict.query.action.iam]
             resource = key.arn if kms and key else queue.arn
-            proposal = add_identity(verdict, identity_statement(verdict, actions, resource))
+            proposal = add_identity(verdict, identity_statement(verdict, actions, resource), snapshot)
             if proposal:
                 out.append(proposal)
             else:
@@ -189,12 +210,13 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
                 unfixable.append(f"{step}: the key policy of {key.arn} was not read, so no change can be proven")
                 continue
             statement = key_statement(verdict, kms_actions(verdict))
+            statement["Sid"] = unique_sid(key.policy, statement["Sid"])
             after = with_statement(key.policy, statement)
 
-            def apply_key(snap: Snapshot, query: Query, after: dict[str, Any] = after) -> tuple[Snapshot, Query]:
-                current = snap.key(key.arn)
-                assert current is not None
-                return replace_key(snap, replace(current, policy=after)), query
+            def apply_key(
+                snap: Snapshot, query: Query, statement: dict[str, Any] = statement
+            ) -> tuple[Snapshot, Query]:
+                return edit(snap, query, ("key-policy", key.arn), lambda doc: with_statement(doc, statement))
 
             out.append(
                 (
@@ -207,6 +229,7 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
                         statement,
                         after,
                         key.arn,
+                        ("key-policy", key.arn),
                     ),
                     apply_key,
                 )
@@ -245,13 +268,21 @@ def proposals_for(snapshot: Snapshot, verdict: Verdict) -> tuple[list[tuple[Chan
 _ACCOUNT_OF_LAYER = {"scp": "the organization's management account", "rcp": "the organization's management account"}
 
 
+# Request-side keys a deny may test, and the call that satisfies the deny's condition instead of removing it.
+_REQUEST_KEYS = {"aws:securetransport", "aws:sourcevpce"}
+
+
 def _deny_fixes(
     snapshot: Snapshot, verdict: Verdict, step: str, layer: str, evidence: tuple[Evidence, ...]
 ) -> tuple[list[tuple[Change, Apply]], list[str]]:
-    """An explicit deny can only be narrowed or removed (E1). For the KMS hop SQS makes as the caller,
-    the narrow fix is AWS's data-perimeter exemption of forward-access calls (O2, E9)."""
+    """An explicit deny can only be satisfied, narrowed or removed (E1), in that order of preference:
+    - a guard on how the call is made (HTTPS, a VPC endpoint: N3, N4): make the call that way;
+    - the KMS hop SQS makes as an IAM caller: exempt forward access (AWS's data-perimeter pattern, O2, E9);
+    - a guard that also catches AWS service principals (N3): exempt them (aws:PrincipalIsAWSService);
+    - otherwise remove the statement (or the whole policy when it is the last one)."""
     out: list[tuple[Change, Apply]] = []
     unfixable: list[str] = []
+    service = verdict.caller.type is PrincipalType.SERVICE
     for ev in evidence:
         location = verdict.locations.get(ev.document)
         if location is None or ev.index is None:
@@ -259,19 +290,36 @@ def _deny_fixes(
             continue
         current = document_at(snapshot, verdict.query, location)
         statement = statement_at(current, ev.index) or {}
-        conditions = json.dumps(statement.get("Condition", {})).lower()
+        conditions: dict[str, Any] = statement.get("Condition") or {}
+        keys = {k.lower() for by_key in conditions.values() for k in by_key}
+        request = _satisfying_request(snapshot, conditions) if keys and keys <= _REQUEST_KEYS and not service else None
+        if request is not None:
+            out.append(request)
+            continue
         who = _ACCOUNT_OF_LAYER.get(layer) or _owner_account(verdict, location)
-        if step.startswith("kms:") and "aws:viaawsservice" not in conditions:
-            transform = add_condition(ev.index, "BoolIfExists", "aws:ViaAWSService", "false")
-            text = (
-                f"exempt calls AWS services make on the caller's behalf from {ev.statement}: add "
-                '"BoolIfExists": {"aws:ViaAWSService": "false"} to it (forward access, O2)'
+        if step.startswith("kms:") and "aws:viaawsservice" not in keys and not service:
+            transform = add_condition(statement, "BoolIfExists", "aws:ViaAWSService", "false")
+            kind, text = (
+                "narrow-statement",
+                (
+                    f"exempt calls AWS services make on the caller's behalf from {ev.statement}: add "
+                    '"BoolIfExists": {"aws:ViaAWSService": "false"} to it (forward access, O2)'
+                ),
             )
-            kind = "narrow-statement"
+        elif service and keys and "aws:principalisawsservice" not in keys:
+            transform = add_condition(statement, "BoolIfExists", "aws:PrincipalIsAWSService", "false")
+            kind, text = (
+                "narrow-statement",
+                (
+                    f"exempt AWS service principals from {ev.statement}: add "
+                    '"BoolIfExists": {"aws:PrincipalIsAWSService": "false"} to it (they never call through your '
+                    "network, N3)"
+                ),
+            )
         else:
-            transform = remove_statement(ev.index)
-            text = f"remove or narrow {ev.statement}: it explicitly denies {step} and no allow can override it (E1)"
+            transform = remove_statement(statement)
             kind = "remove-statement"
+            text = f"remove or narrow {ev.statement}: it explicitly denies {step} and no allow can override it (E1)"
         after: dict[str, Any] | None = transform(normalised(current))
         if after is not None and not after["Statement"]:
             kind, after = "remove-document", None
@@ -283,15 +331,59 @@ def _deny_fixes(
             return edit(snap, query, location, transform)
 
         resource = _location_resource(snapshot, location)
-        out.append((Change(layer, who, ev.document, kind, text, statement or None, after, resource), apply))
+        change = Change(layer, who, ev.document, kind, text, statement or None, after, resource, location)
+        out.append((change, apply))
     return out, unfixable
+
+
+def _satisfying_request(snapshot: Snapshot, conditions: dict[str, Any]) -> tuple[Change, Apply] | None:
+    """A deny conditioned only on how the call is made is lifted by making the call the required way."""
+    values: dict[str, tuple[str, ...]] = {}
+    for operator, by_key in conditions.items():
+        for key, wanted in by_key.items():
+            first = wanted[0] if isinstance(wanted, list) and wanted else wanted
+            if key.lower() == "aws:securetransport" and operator.startswith("Bool"):
+                values["aws:securetransport"] = ("true",)
+            elif key.lower() == "aws:sourcevpce" and "Not" in operator and isinstance(first, str):
+                endpoint = snapshot.vpc_endpoint(first)
+                if endpoint is None or endpoint.policy is None:
+                    return None  # the endpoint's own policy is unknown: the call through it cannot be proven
+                values["aws:sourcevpce"] = (first,)
+            else:
+                return None
+    how = " and ".join(
+        "over HTTPS" if k == "aws:securetransport" else f"through VPC endpoint {v[0]}" for k, v in values.items()
+    )
+
+    def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
+        return snap, replace(query, context={**query.context, **values})
+
+    return Change(
+        TRANSPORT if "aws:securetransport" in values else VPCE,
+        None,
+        "the caller's client",
+        "request",
+        f"make the call {how}, as the policy requires (N3, N4)",
+    ), apply
 
 
 def _location_resource(snapshot: Snapshot, location: Location) -> str | None:
     """The ARN or id a document location belongs to: queue, key, principal, endpoint, or org node."""
     if location[0] in ("scp", "rcp"):
         account = snapshot.account(location[1])
-        return account.path[int(location[2])].id if account else None
+        if account is None:
+            return None
+        node = account.path[int(location[2])]
+        docs = (node.scps if location[0] == "scp" else node.rcps) or ()
+        doc = docs[int(location[3])] if len(location) > 3 and int(location[3]) < len(docs) else None
+        return (doc.arn if doc and doc.arn else None) or node.id  # the policy itself: others may share it
+    if location[0] == "identity":
+        principal = snapshot.principal(location[1])
+        doc = principal.policies[int(location[2])] if principal and principal.policies else None
+        if doc is not None and doc.source in ("managed", "group-managed") and doc.arn:
+            return doc.arn  # a managed policy, possibly attached to other principals too
+        if doc is not None and doc.group:
+            return doc.group  # a group's policy applies to every member
     return location[1] if len(location) > 1 else None
 
 
@@ -372,7 +464,7 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
         "Sid": sid("sqsdiag", "allow", step.split(":")[1]),
         "Effect": "Allow",
         "Action": step,
-        "Resource": verdict.queue.arn if step.startswith("sqs:") else "*",
+        "Resource": verdict.queue.arn if step.startswith("sqs:") else (verdict.key.arn if verdict.key else None) or "*",
     }
     caller = verdict.caller
     ref = caller.principal_arn or caller.arn
@@ -385,7 +477,7 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
         )
     elif layer == VPCE:
         vpce_id = verdict.query.context.get("aws:sourcevpce", ("",))[0]
-        statement["Principal"] = "*"  # endpoint policies name principals (N1)
+        statement["Principal"] = {"AWS": ref} if caller.principal_arn else "*"  # endpoint policies name principals
         location = ("vpce", vpce_id)
         target, kind, text = (
             f"policy of VPC endpoint {vpce_id}",
@@ -403,9 +495,8 @@ def _limit_fix(verdict: Verdict, layer: str, step: str) -> tuple[Change, Apply]:
     def apply(snap: Snapshot, query: Query) -> tuple[Snapshot, Query]:
         return edit(snap, query, location, lambda doc: with_statement(doc, statement))
 
-    return Change(
-        layer, caller.account, target, kind, text, statement, resource=location[-1] if len(location) > 1 else ref
-    ), apply
+    resource = location[-1] if len(location) > 1 else ref
+    return Change(layer, caller.account, target, kind, text, statement, resource=resource, location=location), apply
 
 
 def key_state_changes(key: Key) -> list[tuple[Change, Apply]]:

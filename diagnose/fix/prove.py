@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from diagnose.authz import Decision
 from diagnose.authz.model import KEY_POLICY
+from diagnose.edits import document_at, normalised
 from diagnose.fix.model import TRADE_OFFS_CMK, TRADE_OFFS_SSE_SQS, Apply, Change, Fix, FixSet, apply_changes
 from diagnose.fix.proposals import UNUSABLE_KEY, proposals_for
 from diagnose.fix.ways_out import customer_key_way_out, to_sse_sqs
@@ -52,7 +53,23 @@ def _gather(
             break
         if current.decision is not Decision.DENIED:
             break
-    return proposals, unfixable
+    return _with_final_documents(snapshot, verdict.query, proposals), unfixable
+
+
+def _with_final_documents(
+    snapshot: Snapshot, query: Query, proposals: list[tuple[Change, Apply]]
+) -> list[tuple[Change, Apply]]:
+    """Replay the changes in order so that each printed document is the document after that change,
+    including the changes before it to the same document."""
+    out: list[tuple[Change, Apply]] = []
+    snap, q = snapshot, query
+    for change, apply in proposals:
+        snap, q = apply(snap, q)
+        if change.location is not None and change.kind != "remove-document":
+            document = document_at(snap, q, change.location)
+            change = replace(change, document=normalised(document) if document is not None else None)
+        out.append((change, apply))
+    return out
 
 
 def propose(snapshot: Snapshot, verdict: Verdict, assumptions: Assumptions | None = None) -> FixSet:
