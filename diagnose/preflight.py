@@ -37,7 +37,7 @@ from diagnose.fix import (
 )
 from diagnose.snapshot import Document, Key, Principal, Queue, Snapshot
 from diagnose.sqs import KMS_OPERATIONS, Action, Encryption, encryption_of, parse_action
-from diagnose.verdict import Assumptions, Query, QueryError, Verdict, diagnose
+from diagnose.verdict import Assumptions, Query, Verdict, diagnose, require_queue
 from diagnose.world import SERVICE_RE, World
 
 CONSUMER_ACTIONS = ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes")
@@ -712,11 +712,7 @@ def preflight(
     assumptions: Assumptions | None = None,
 ) -> Preflight:
     assumptions = assumptions or Assumptions()
-    queue = snapshot.queue(queue_arn)
-    if queue is None:
-        raise QueryError(
-            f"--queue {queue_arn}: not in the snapshot (queues: {', '.join(q.arn for q in snapshot.queues) or 'none'})"
-        )
+    queue = require_queue(snapshot, queue_arn)
     if actions is None:
         actions = tuple(parse_action(a) for a in (CONSUMER_ACTIONS if subject.role == "consumer" else PRODUCER_ACTIONS))
     if not actions:

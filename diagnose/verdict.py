@@ -139,6 +139,15 @@ def _sqs_context(query: Query, caller: Caller, now: float) -> tuple[RequestConte
     return derive_context(caller, given), assumed
 
 
+def require_queue(snapshot: Snapshot, queue_arn: str) -> Queue:
+    """The queue the question is about; a one-line QueryError naming what the snapshot has instead."""
+    queue = snapshot.queue(queue_arn)
+    if queue is None:
+        known = ", ".join(q.arn for q in snapshot.queues) or "none"
+        raise QueryError(f"--queue {queue_arn}: not in the snapshot (queues: {known})")
+    return queue
+
+
 def diagnose(
     snapshot: Snapshot,
     query: Query,
@@ -158,11 +167,7 @@ def diagnose(
             )
     if queue_gaps:
         return _unreadable_queue(snapshot, query, world)
-    if queue is None:
-        raise QueryError(
-            f"--queue {query.queue_arn}: not in the snapshot (queues: "
-            f"{', '.join(q.arn for q in snapshot.queues) or 'none'})"
-        )
+    queue = require_queue(snapshot, query.queue_arn)
     caller, principal = world.caller(query.principal, query.session_name)
     now = time.time() if now is None else now
     context, assumed = _sqs_context(query, caller, now)

@@ -23,7 +23,7 @@ from diagnose.policy import Condition, Policy
 from diagnose.preflight import hypothetical_role_arn, with_principal
 from diagnose.snapshot import Account, Document, Key, Queue, Snapshot
 from diagnose.sqs import KMS_OPERATIONS, Action, Encryption, encryption_of, resolve_key
-from diagnose.verdict import Assumptions, Query, QueryError, Verdict, diagnose
+from diagnose.verdict import Assumptions, Query, Verdict, diagnose, require_queue
 from diagnose.world import World
 
 Kind = Literal["principal", "account", "service", "anyone"]
@@ -275,11 +275,7 @@ def _reasons(verdict: Verdict, candidate: Candidate) -> tuple[str, ...]:
 
 def who_can(snapshot: Snapshot, queue_arn: str, action: Action, assumptions: Assumptions | None = None) -> WhoCan:
     assumptions = assumptions or Assumptions()
-    queue = snapshot.queue(queue_arn)
-    if queue is None:
-        raise QueryError(
-            f"--queue {queue_arn}: not in the snapshot (queues: {', '.join(q.arn for q in snapshot.queues) or 'none'})"
-        )
+    queue = require_queue(snapshot, queue_arn)
     enc = encryption_of(queue)
     key = None
     notes: list[str] = []

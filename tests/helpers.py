@@ -34,3 +34,14 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
         sys.argv = old
     captured = capsys.readouterr()
     return Run(code, captured.out, captured.err)
+
+
+def run_bad(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run the CLI on bad input: exit 2, nothing on stdout, one line on stderr, no traceback; that line."""
+    run = run_cli(capsys, *args)
+    assert run.code == 2, (run.out, run.err)
+    assert run.out == ""
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1, run.err
+    assert "Traceback" not in run.err
+    return lines[0]

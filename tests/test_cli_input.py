@@ -7,24 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ARTICLE, CONSUMER, run_cli
+from tests.helpers import ARTICLE, CONSUMER, run_bad, run_cli
 
 CASE2 = str(ARTICLE / "2-sse-kms-queue-policy-only.json")
 QUEUE = "https://sqs.ap-northeast-1.amazonaws.com/111111111111/hoge-sse-customer"
 
 
-def _bad(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    run = run_cli(capsys, *args)
-    assert run.code == 2, (run.out, run.err)
-    assert run.out == ""
-    lines = run.err.strip().splitlines()
-    assert len(lines) == 1, run.err
-    assert "Traceback" not in run.err
-    return lines[0]
-
-
 def test_missing_snapshot_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    line = _bad(
+    line = run_bad(
         capsys,
         "why-denied",
         "--snapshot",
@@ -40,7 +30,7 @@ def test_missing_snapshot_file(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 def test_snapshot_not_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    line = _bad(capsys, "why-denied", "-s", str(bad), "--queue", QUEUE, "--principal", CONSUMER)
+    line = run_bad(capsys, "why-denied", "-s", str(bad), "--queue", QUEUE, "--principal", CONSUMER)
     assert "bad.json" in line and "not valid JSON" in line and "line 1" in line
 
 
@@ -49,7 +39,7 @@ def test_wrong_schema_version_names_the_field(capsys: pytest.CaptureFixture[str]
     data["version"] = 99
     f = tmp_path / "v99.json"
     f.write_text(json.dumps(data))
-    line = _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    line = run_bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
     assert "version" in line and "99" in line
 
 
@@ -58,7 +48,7 @@ def test_invalid_field_names_its_json_path(capsys: pytest.CaptureFixture[str], t
     data["keys"][0]["arn"] = "arn:aws:kms:ap-northeast-1:111111111111:alias/oops"
     f = tmp_path / "alias.json"
     f.write_text(json.dumps(data))
-    line = _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    line = run_bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
     assert "keys[0].arn" in line
 
 
@@ -67,7 +57,7 @@ def test_bad_policy_in_snapshot_names_document_and_path(capsys: pytest.CaptureFi
     data["keys"][0]["policy"]["Statement"][0]["Effect"] = "allow"  # P5: Effect is case-sensitive
     f = tmp_path / "effect.json"
     f.write_text(json.dumps(data))
-    line = _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    line = run_bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
     # Validated when the snapshot loads: the file, the JSON path to the document, then the path inside it.
     assert line.endswith(
         'effect.json: keys[0].policy: Statement[0].Effect: Effect must be exactly "Allow" or "Deny", not "allow"'
@@ -75,7 +65,7 @@ def test_bad_policy_in_snapshot_names_document_and_path(capsys: pytest.CaptureFi
 
 
 def test_queue_not_in_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
-    line = _bad(
+    line = run_bad(
         capsys,
         "why-denied",
         "-s",
@@ -135,14 +125,14 @@ def test_queue_not_in_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str) -> None:
-    line = _bad(capsys, "why-denied", "-s", CASE2, *args)
+    line = run_bad(capsys, "why-denied", "-s", CASE2, *args)
     assert needle in line
 
 
 def test_session_policy_file_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     f = tmp_path / "session.json"
     f.write_text("[", encoding="utf-8")
-    line = _bad(
+    line = run_bad(
         capsys,
         "why-denied",
         "-s",
@@ -158,7 +148,7 @@ def test_session_policy_file_errors(capsys: pytest.CaptureFixture[str], tmp_path
 
 
 def test_conflicting_snapshots_are_reported_not_overwritten(capsys: pytest.CaptureFixture[str]) -> None:
-    line = _bad(
+    line = run_bad(
         capsys,
         "why-denied",
         "-s",
@@ -182,7 +172,7 @@ def test_inputs_are_not_modified(capsys: pytest.CaptureFixture[str]) -> None:
 def test_session_policy_must_be_an_object(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     f = tmp_path / "null.json"
     f.write_text("null", encoding="utf-8")
-    line = _bad(
+    line = run_bad(
         capsys, "why-denied", "-s", CASE2, "--queue", QUEUE, "--principal", CONSUMER, "--session-policy", str(f)
     )
     assert "--session-policy" in line and "JSON object" in line
@@ -193,7 +183,7 @@ def test_snapshot_version_must_be_the_integer_1(capsys: pytest.CaptureFixture[st
     data["version"] = True
     f = tmp_path / "bool.json"
     f.write_text(json.dumps(data))
-    assert "version" in _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    assert "version" in run_bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
 
 
 def test_duplicate_records_in_one_snapshot_are_rejected(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -201,7 +191,7 @@ def test_duplicate_records_in_one_snapshot_are_rejected(capsys: pytest.CaptureFi
     data["principals"].append(dict(data["principals"][0], policies=[]))
     f = tmp_path / "dup.json"
     f.write_text(json.dumps(data))
-    line = _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    line = run_bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
     assert "principals[1].arn" in line and "duplicate of principals[0]" in line
 
 
@@ -211,7 +201,7 @@ def test_read_but_empty_conflicts_with_known_policies(capsys: pytest.CaptureFixt
     empty["principals"][0]["policies"] = []  # "read, and there is none" is a fact, not an unknown
     f = tmp_path / "empty.json"
     f.write_text(json.dumps(empty))
-    line = _bad(capsys, "why-denied", "-s", CASE2, "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    line = run_bad(capsys, "why-denied", "-s", CASE2, "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
     assert "conflicting facts for principal" in line and "'policies'" in line
 
 
@@ -223,7 +213,7 @@ def test_collect_output_into_a_missing_directory(
     from diagnose.snapshot import load
 
     monkeypatch.setattr(cli, "_collect", lambda *a, **k: Collection(load(CASE2)))
-    line = _bad(capsys, "collect", "--queue", QUEUE, "-o", str(tmp_path / "missing" / "out.json"))
+    line = run_bad(capsys, "collect", "--queue", QUEUE, "-o", str(tmp_path / "missing" / "out.json"))
     assert line.startswith("sqsdiag: error: --output") and "cannot write" in line
 
 
@@ -279,7 +269,7 @@ def test_a_bad_policy_anywhere_in_the_snapshot_is_rejected(capsys: pytest.Captur
     )
     f = tmp_path / "unrelated.json"
     f.write_text(json.dumps(data))
-    line = _bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
+    line = run_bad(capsys, "why-denied", "-s", str(f), "--queue", QUEUE, "--principal", CONSUMER)
     assert "unrelated.json: principals[1].policies[0].document: Statement[0]" in line
 
 
@@ -291,7 +281,7 @@ def test_a_bad_policy_anywhere_in_the_snapshot_is_rejected(capsys: pytest.Captur
     ],
 )
 def test_typed_values_are_checked(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str) -> None:
-    assert needle in _bad(capsys, "why-denied", "-s", CASE2, "--queue", QUEUE, "--principal", CONSUMER, *args)
+    assert needle in run_bad(capsys, "why-denied", "-s", CASE2, "--queue", QUEUE, "--principal", CONSUMER, *args)
 
 
 def test_fixes_verified_is_null_when_nothing_is_denied(capsys: pytest.CaptureFixture[str]) -> None:

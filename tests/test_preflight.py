@@ -13,7 +13,7 @@ import pytest
 from diagnose.snapshot import from_json
 from diagnose.sqs import parse_action
 from diagnose.verdict import Query, diagnose
-from tests.helpers import ARTICLE, CONSUMER, ROOT, run_cli
+from tests.helpers import ARTICLE, CONSUMER, ROOT, run_bad, run_cli
 
 CASES = sorted((ROOT / "tests" / "cases" / "preflight").glob("*.json"))
 # The cases whose answer is a verified change set: the ones whose printed documents are applied below.
@@ -351,16 +351,6 @@ def test_markdown_is_a_runbook_with_checkboxes(capsys: pytest.CaptureFixture[str
 CASE2 = str(ARTICLE / "2-sse-kms-queue-policy-only.json")
 
 
-def _bad(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    run = run_cli(capsys, *args)
-    assert run.code == 2, (run.out, run.err)
-    assert run.out == ""
-    lines = run.err.strip().splitlines()
-    assert len(lines) == 1, run.err
-    assert "Traceback" not in run.err
-    return lines[0]
-
-
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -377,17 +367,17 @@ def _bad(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     ],
 )
 def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str) -> None:
-    line = _bad(capsys, "preflight", "-s", CASE2, "--queue", QUEUE2, *args)
+    line = run_bad(capsys, "preflight", "-s", CASE2, "--queue", QUEUE2, *args)
     assert needle in line
 
 
 def test_bad_queue_and_snapshot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     other = "arn:aws:sqs:ap-northeast-1:111111111111:other"
-    line = _bad(capsys, "preflight", "-s", CASE2, "--queue", other, "--consumer", "222222222222")
+    line = run_bad(capsys, "preflight", "-s", CASE2, "--queue", other, "--consumer", "222222222222")
     assert "--queue" in line and "not in the snapshot" in line
-    line = _bad(capsys, "preflight", "-s", str(tmp_path / "nope.json"), "--queue", QUEUE2, "--consumer", CONSUMER)
+    line = run_bad(capsys, "preflight", "-s", str(tmp_path / "nope.json"), "--queue", QUEUE2, "--consumer", CONSUMER)
     assert "nope.json" in line and "cannot read" in line
-    line = _bad(capsys, "preflight", "-s", CASE2, "--consumer", CONSUMER)
+    line = run_bad(capsys, "preflight", "-s", CASE2, "--consumer", CONSUMER)
     assert "--queue" in line
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ARTICLE, CONSUMER, run_cli
+from tests.helpers import ARTICLE, CONSUMER, run_bad, run_cli
 
 A, B = "111111111111", "222222222222"
 REGION = "ap-northeast-1"
@@ -252,15 +252,6 @@ def test_text_lists_the_groups_apart(capsys: pytest.CaptureFixture[str]) -> None
     assert "kms:Decrypt: denied" in kms_section
 
 
-def _bad(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    run = run_cli(capsys, *args)
-    assert run.code == 2, (run.out, run.err)
-    assert run.out == ""
-    lines = run.err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in run.err, run.err
-    return lines[0]
-
-
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -272,14 +263,14 @@ def _bad(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     ],
 )
 def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str) -> None:
-    line = _bad(capsys, "who-can", "-s", str(ARTICLE / "2-sse-kms-queue-policy-only.json"), *args)
+    line = run_bad(capsys, "who-can", "-s", str(ARTICLE / "2-sse-kms-queue-policy-only.json"), *args)
     assert needle in line
 
 
 def test_snapshot_not_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{", encoding="utf-8")
-    line = _bad(capsys, "who-can", "-s", str(bad), "--queue", QUEUE)
+    line = run_bad(capsys, "who-can", "-s", str(bad), "--queue", QUEUE)
     assert "bad.json" in line and "not valid JSON" in line
 
 
