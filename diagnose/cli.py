@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -19,6 +17,7 @@ import typer
 from diagnose import __version__
 from diagnose.arns import parse_queue
 from diagnose.authz import Decision
+from diagnose.policy import context_value_error
 from diagnose.snapshot import Snapshot, load, merge, save
 from diagnose.sqs import parse_action
 from diagnose.verdict import Assumptions, Query, diagnose
@@ -97,6 +96,25 @@ AbsentOpt = Annotated[
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="List each AWS call and its outcome.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
 
+# The assumptions where AWS's behaviour is undocumented (verdict.Assumptions), shared by the commands that
+# evaluate calls; build them with _assumptions().
+MessageStyleOpt = Annotated[MessageStyle, typer.Option(help="Error text: current or legacy format (X4, X6).")]
+PendingDeletionCodeOpt = Annotated[
+    PendingDeletionCode, typer.Option(help="Code for a key pending deletion (K8, UNVERIFIED).")
+]
+KeyStateFirstOpt = Annotated[
+    KeyStateFirst,
+    typer.Option(help="Which error wins when the key state and the authorization both fail (UNVERIFIED)."),
+]
+FasSourceIpOpt = Annotated[
+    str | None,
+    typer.Option(help="Assume the caller's IP is seen on the SQS→KMS hop (default: it is not, C7)."),
+]
+CrossAccountGrantNeedsIamOpt = Annotated[
+    bool, typer.Option(help="Assume a cross-account grantee also needs an IAM allow (K7, UNVERIFIED).")
+]
+AssumeEmptyQueueOpt = Annotated[bool, typer.Option(help="ReceiveMessage on an empty queue (S9).")]
+
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"sqsdiag: error: {message}", err=True)
@@ -113,28 +131,15 @@ def _pairs(values: list[str] | None, option: str) -> list[tuple[str, str]]:
     return out
 
 
-_BOOL_KEYS = frozenset(
-    {"aws:securetransport", "aws:viaawsservice", "aws:principalisawsservice", "aws:multifactorauthpresent"}
-)
-_IP_KEYS = frozenset({"aws:sourceip", "aws:vpcsourceip"})
-_DATE_KEYS = frozenset({"aws:currenttime", "aws:tokenissuetime"})
-
-
-def _is_date(value: str) -> bool:
-    if value.isdigit():
-        return True
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 
 
 def _context(values: list[str] | None, absent: list[str] | None) -> dict[str, tuple[str, ...]]:
-    """--context KEY=VALUE pairs, checked where the key's type is known (C5, C7)."""
+    """--context KEY=VALUE pairs, checked where the key's type is known (C5, C7).
+
+    A typed key's value is checked by the condition operators' own parsers (``context_value_error``):
+    what is accepted here is what a condition reads, never a value that silently matches nothing.
+    """
     context: dict[str, tuple[str, ...]] = {}
     for key, value in _pairs(values, "--context"):
         lower = key.lower()
@@ -142,15 +147,9 @@ def _context(values: list[str] | None, absent: list[str] | None) -> dict[str, tu
             raise ValueError(f"--context {key!r}: a condition key looks like aws:SourceVpce or kms:ViaService")
         if not value:
             raise ValueError(f"--context {key}: give a value (to say the key is absent, use --absent {key})")
-        if lower in _BOOL_KEYS and value.lower() not in ("true", "false"):
-            raise ValueError(f"--context {key}={value}: expected true or false")
-        if lower in _DATE_KEYS and not _is_date(value):
-            raise ValueError(f"--context {key}={value}: expected an ISO 8601 date-time or epoch seconds")
-        if lower in _IP_KEYS:
-            try:
-                ipaddress.ip_network(value, strict=False)
-            except ValueError:
-                raise ValueError(f"--context {key}={value}: expected an IPv4 or IPv6 address") from None
+        error = context_value_error(key, value)
+        if error is not None:
+            raise ValueError(f"--context {key}={value}: {error}")
         context[lower] = (*context.get(lower, ()), value)
     for key in absent or ():
         if key.lower() in context:
@@ -182,6 +181,44 @@ class Aws:
     assume_role_name: str | None
     verbose: bool
     quiet: bool
+
+
+def _aws(
+    *,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    account_profile: list[str] | None,
+    assume_role_name: str | None,
+    verbose: bool,
+    quiet: bool,
+    machine_output: bool = False,
+) -> Aws:
+    """The AWS options of a command; progress output is off when stdout is for a program (JSON)."""
+    return Aws(profile, region, endpoint_url, account_profile, assume_role_name, verbose, quiet or machine_output)
+
+
+def _assumptions(
+    *,
+    message_style: MessageStyle,
+    pending_deletion_code: PendingDeletionCode,
+    key_state_first: KeyStateFirst,
+    fas_source_ip: str | None,
+    cross_account_grant_needs_iam: bool,
+    assume_empty_queue: bool,
+) -> Assumptions:
+    """The assumption flags of a command; ``ValueError`` for a --fas-source-ip the conditions cannot read."""
+    if fas_source_ip is not None and context_value_error("aws:SourceIp", fas_source_ip) is not None:
+        # It becomes aws:SourceIp of the KMS call (C7): the same check as --context aws:SourceIp.
+        raise ValueError(f"--fas-source-ip {fas_source_ip!r}: expected an IPv4 or IPv6 address")
+    return Assumptions(
+        message_style=message_style.value,
+        pending_deletion_code=pending_deletion_code.value,
+        key_state_first=key_state_first.value,
+        fas_source_ip=fas_source_ip,
+        cross_account_grant_needs_iam=cross_account_grant_needs_iam,
+        queue_has_messages=not assume_empty_queue,
+    )
 
 
 def _collect(queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | None = None) -> Collection:
@@ -250,24 +287,12 @@ def why_denied(
     ] = None,
     session_name: Annotated[str | None, typer.Option("--session-name", help="Session name for a role ARN.")] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
-    message_style: Annotated[
-        MessageStyle, typer.Option(help="Error text: current or legacy format (X4, X6).")
-    ] = MessageStyle.current,
-    pending_deletion_code: Annotated[
-        PendingDeletionCode, typer.Option(help="Code for a key pending deletion (K8, UNVERIFIED).")
-    ] = PendingDeletionCode.invalid_state,
-    key_state_first: Annotated[
-        KeyStateFirst,
-        typer.Option(help="Which error wins when the key state and the authorization both fail (UNVERIFIED)."),
-    ] = KeyStateFirst.auto,
-    fas_source_ip: Annotated[
-        str | None,
-        typer.Option(help="Assume the caller's IP is seen on the SQS→KMS hop (default: it is not, C7)."),
-    ] = None,
-    cross_account_grant_needs_iam: Annotated[
-        bool, typer.Option(help="Assume a cross-account grantee also needs an IAM allow (K7, UNVERIFIED).")
-    ] = False,
-    assume_empty_queue: Annotated[bool, typer.Option(help="ReceiveMessage on an empty queue (S9).")] = False,
+    message_style: MessageStyleOpt = MessageStyle.current,
+    pending_deletion_code: PendingDeletionCodeOpt = PendingDeletionCode.invalid_state,
+    key_state_first: KeyStateFirstOpt = KeyStateFirst.auto,
+    fas_source_ip: FasSourceIpOpt = None,
+    cross_account_grant_needs_iam: CrossAccountGrantNeedsIamOpt = False,
+    assume_empty_queue: AssumeEmptyQueueOpt = False,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -277,15 +302,18 @@ def why_denied(
     quiet: QuietOpt = False,
 ) -> None:
     """Will PRINCIPAL's call to QUEUE succeed? If not: the error it sees, every blocking layer, proven fixes."""
-    from diagnose.fix import propose
+    from diagnose.remedy import propose
 
     try:
         ctx = _context(context, absent)
-        if fas_source_ip is not None:
-            try:
-                ipaddress.ip_address(fas_source_ip)
-            except ValueError:
-                raise ValueError(f"--fas-source-ip {fas_source_ip!r}: expected an IPv4 or IPv6 address") from None
+        assumptions = _assumptions(
+            message_style=message_style,
+            pending_deletion_code=pending_deletion_code,
+            key_state_first=key_state_first,
+            fas_source_ip=fas_source_ip,
+            cross_account_grant_needs_iam=cross_account_grant_needs_iam,
+            assume_empty_queue=assume_empty_queue,
+        )
         if session_name is not None and not _SESSION_NAME.match(session_name):
             raise ValueError(f"--session-name {session_name!r}: 2-64 characters of letters, digits and +=,.@_-")
         policy_doc: Any = None
@@ -301,8 +329,15 @@ def why_denied(
             if not isinstance(policy_doc, dict):
                 raise ValueError(f"--session-policy {session_policy}: expected a policy document (a JSON object)")
         parsed_action = parse_action(action)
-        aws = Aws(
-            profile, region, endpoint_url, account_profile, assume_role_name, verbose, quiet or format is Format.json
+        aws = _aws(
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            account_profile=account_profile,
+            assume_role_name=assume_role_name,
+            verbose=verbose,
+            quiet=quiet,
+            machine_output=format is Format.json,
         )
         world = _world(snapshot, queue, [principal], aws, ctx.get("aws:sourcevpce", (None,))[0])
         query = Query(
@@ -313,14 +348,6 @@ def why_denied(
             absent=frozenset(k.lower() for k in absent or ()),
             session_policy=policy_doc,
             session_name=session_name,
-        )
-        assumptions = Assumptions(
-            message_style=message_style.value,
-            pending_deletion_code=pending_deletion_code.value,
-            key_state_first=key_state_first.value,
-            fas_source_ip=fas_source_ip,
-            cross_account_grant_needs_iam=cross_account_grant_needs_iam,
-            queue_has_messages=not assume_empty_queue,
         )
         verdict = diagnose(world, query, assumptions)
         fixes = propose(world, verdict, assumptions)
@@ -371,7 +398,15 @@ def collect(
     try:
         if output.exists() and not force:
             raise ValueError(f"--output {output}: file exists (use --force to overwrite)")
-        aws = Aws(profile, region, endpoint_url, account_profile, assume_role_name, verbose, quiet)
+        aws = _aws(
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            account_profile=account_profile,
+            assume_role_name=assume_role_name,
+            verbose=verbose,
+            quiet=quiet,
+        )
         result = _collect(queue, list(principal or []), aws, vpc_endpoint)
         snap = result.snapshot
         try:
@@ -433,6 +468,12 @@ def preflight_command(
     ] = None,
     snapshot: SnapshotOpt = None,
     format: Annotated[PreflightFormat, typer.Option("--format", "-f")] = PreflightFormat.text,
+    message_style: MessageStyleOpt = MessageStyle.current,
+    pending_deletion_code: PendingDeletionCodeOpt = PendingDeletionCode.invalid_state,
+    key_state_first: KeyStateFirstOpt = KeyStateFirst.auto,
+    fas_source_ip: FasSourceIpOpt = None,
+    cross_account_grant_needs_iam: CrossAccountGrantNeedsIamOpt = False,
+    assume_empty_queue: AssumeEmptyQueueOpt = False,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -445,8 +486,9 @@ def preflight_command(
 
     Exit codes: 0 works as is, 1 changes needed (and a verified change set is shown), 3 inconclusive, 2 bad input.
     """
-    from diagnose.preflight import preflight, subject_of
+    from diagnose.preflight import preflight
     from diagnose.render.preflight_out import preflight_json, render_preflight_markdown, render_preflight_text
+    from diagnose.subject import subject_of
 
     try:
         if (consumer is None) == (producer is None):
@@ -467,17 +509,26 @@ def preflight_command(
                         f"--actions {name!r} is not an SQS action (e.g. ReceiveMessage,DeleteMessage)"
                     ) from None
             parsed = tuple({a.api: a for a in parsed_list}.values())
-        aws = Aws(
-            profile,
-            region,
-            endpoint_url,
-            account_profile,
-            assume_role_name,
-            verbose,
-            quiet or format is PreflightFormat.json,
+        assumptions = _assumptions(
+            message_style=message_style,
+            pending_deletion_code=pending_deletion_code,
+            key_state_first=key_state_first,
+            fas_source_ip=fas_source_ip,
+            cross_account_grant_needs_iam=cross_account_grant_needs_iam,
+            assume_empty_queue=assume_empty_queue,
+        )
+        aws = _aws(
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            account_profile=account_profile,
+            assume_role_name=assume_role_name,
+            verbose=verbose,
+            quiet=quiet,
+            machine_output=format is PreflightFormat.json,
         )
         world = _world(snapshot, queue, [subject.given] if subject.kind != "service" else [], aws)
-        result = preflight(world, _queue_arn(queue, region, world), subject, parsed)
+        result = preflight(world, _queue_arn(queue, region, world), subject, parsed, assumptions=assumptions)
     except ValueError as err:
         raise _fail(str(err)) from None
     if format is PreflightFormat.json:
@@ -497,6 +548,12 @@ def who_can_command(
     ] = "ReceiveMessage",
     snapshot: SnapshotOpt = None,
     format: Annotated[WhoCanFormat, typer.Option("--format", "-f")] = WhoCanFormat.text,
+    message_style: MessageStyleOpt = MessageStyle.current,
+    pending_deletion_code: PendingDeletionCodeOpt = PendingDeletionCode.invalid_state,
+    key_state_first: KeyStateFirstOpt = KeyStateFirst.auto,
+    fas_source_ip: FasSourceIpOpt = None,
+    cross_account_grant_needs_iam: CrossAccountGrantNeedsIamOpt = False,
+    assume_empty_queue: AssumeEmptyQueueOpt = False,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -515,17 +572,26 @@ def who_can_command(
 
     try:
         parsed_action = parse_action(action)
-        aws = Aws(
-            profile,
-            region,
-            endpoint_url,
-            account_profile,
-            assume_role_name,
-            verbose,
-            quiet or format is WhoCanFormat.json,
+        assumptions = _assumptions(
+            message_style=message_style,
+            pending_deletion_code=pending_deletion_code,
+            key_state_first=key_state_first,
+            fas_source_ip=fas_source_ip,
+            cross_account_grant_needs_iam=cross_account_grant_needs_iam,
+            assume_empty_queue=assume_empty_queue,
+        )
+        aws = _aws(
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            account_profile=account_profile,
+            assume_role_name=assume_role_name,
+            verbose=verbose,
+            quiet=quiet,
+            machine_output=format is WhoCanFormat.json,
         )
         world = _world(snapshot, queue, [], aws)
-        result = who_can(world, _queue_arn(queue, region, world), parsed_action)
+        result = who_can(world, _queue_arn(queue, region, world), parsed_action, assumptions=assumptions)
     except ValueError as err:
         raise _fail(str(err)) from None
     if format is WhoCanFormat.json:

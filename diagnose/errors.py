@@ -8,29 +8,20 @@ from diagnose.authz import (
     Blocking,
     StepResult,
 )
-from diagnose.authz.model import (
-    BOUNDARY,
-    IDENTITY,
-    KEY_POLICY,
-    RCP,
-    RESOURCE,
-    SCP,
-    SESSION,
-    VPCE,
-)
+from diagnose.authz.model import Layer
 
 KMS_SUFFIX = "(Service: AWSKMS; Status Code: 400; Error Code: {code}; Request ID: <request-id>; Proxy: null)"
 
 # X5: the policy type named in "because no <type> policy allows" / "with an explicit deny in a <type> policy".
 _TYPE_NAMES = {
-    IDENTITY: "identity-based",
-    RESOURCE: "resource-based",
-    KEY_POLICY: "resource-based",
-    BOUNDARY: "permissions boundary",
-    SESSION: "session",
-    SCP: "service control",
-    RCP: "resource control",  # wording UNVERIFIED (X5)
-    VPCE: "VPC endpoint",
+    Layer.IDENTITY: "identity-based",
+    Layer.RESOURCE: "resource-based",
+    Layer.KEY_POLICY: "resource-based",
+    Layer.BOUNDARY: "permissions boundary",
+    Layer.SESSION: "session",
+    Layer.SCP: "service control",
+    Layer.RCP: "resource control",  # wording UNVERIFIED (X5)
+    Layer.VPCE: "VPC endpoint",
 }
 
 
@@ -51,8 +42,8 @@ class CallerError:
 def _reason(block: Blocking, action: str) -> str:
     kind = _TYPE_NAMES.get(block.layer, block.layer)
     # AWS says "permissions boundary", not "permissions boundary policy" (row 8); every other type is "X policy".
-    noun = kind if block.layer == BOUNDARY else f"{kind} policy"
-    if block.explicit or block.layer == SCP:  # X5: an SCP denial may read "explicit" even when implicit
+    noun = kind if block.layer == Layer.BOUNDARY else f"{kind} policy"
+    if block.explicit or block.layer == Layer.SCP:  # X5: an SCP denial may read "explicit" even when implicit
         article = "an" if noun[0] in "aeiou" else "a"
         return f"with an explicit deny in {article} {noun}"
     return f"because no {noun} allows the {action} action"
@@ -67,7 +58,7 @@ def sqs_access_denied(step: StepResult, caller_arn: str, operation: str, legacy:
     message = f"User: {caller_arn} is not authorized to perform: {action} on resource: {step.resource} " + _reason(
         block, action
     )
-    uncertain = ("the RCP wording is UNVERIFIED (X5)",) if block.layer == RCP else ()
+    uncertain = ("the Layer.RCP wording is UNVERIFIED (X5)",) if block.layer == Layer.RCP else ()
     return CallerError("AccessDenied", message, 403, operation, uncertain)
 
 

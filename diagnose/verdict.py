@@ -18,14 +18,16 @@ from diagnose.authz import (
     Decision,
     Docs,
     Evidence,
-    LayerResult,
+    Fact,
+    Layer,
     OrgLevels,
     Outcome,
     StepResult,
     authorize,
+    authorize_facts,
 )
 from diagnose.authz.explain import near_misses
-from diagnose.authz.model import BOUNDARY, IDENTITY, KEY_POLICY, KEY_STATE, RESOURCE, SESSION, TRANSPORT, VPCE
+from diagnose.docref import EndpointPolicy, PolicyRef, SessionPolicy
 from diagnose.errors import (
     CallerError,
     invalid_security,
@@ -53,7 +55,7 @@ from diagnose.sqs import (
     fas_context,
     resolve_key,
 )
-from diagnose.world import Location, World
+from diagnose.world import World
 
 SCHEMA_VERSION = "1"
 
@@ -86,9 +88,10 @@ class BlockingEntry:
     step: str
     block: Blocking
     reached: bool
+    resource: str = ""  # the queue or key the step acts on
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verdict:
     decision: Decision
     query: Query
@@ -103,7 +106,7 @@ class Verdict:
     notes: tuple[str, ...]
     assumptions: tuple[str, ...]
     delivery_side: bool = False  # a service principal's failure is invisible to the publisher (X8)
-    locations: Mapping[str, Location] = field(default_factory=dict)  # document origin -> where it lives
+    locations: Mapping[str, PolicyRef] = field(default_factory=dict)  # document origin -> where it lives
 
 
 class QueryError(ValueError):
@@ -175,7 +178,7 @@ def diagnose(
     if query.session_policy is not None:
         if caller.type is not PrincipalType.ROLE_SESSION and caller.type is not PrincipalType.FEDERATED_USER:
             raise QueryError("--session-policy applies only to role or federated-user sessions")
-        session = Docs((world.parse(query.session_policy, "session policy", PolicyKind.SESSION, ("session",)),))
+        session = Docs((world.parse(query.session_policy, "session policy", PolicyKind.SESSION, SessionPolicy()),))
 
     enc = encryption_of(queue)
     steps: list[StepResult] = []
@@ -189,16 +192,13 @@ def diagnose(
         insecure = context.values.get("aws:securetransport", ("true",))[0].lower() == "false"
         if insecure or caller.type is PrincipalType.ANONYMOUS:
             why = "the call is not over HTTPS" if insecure else "anonymous calls are not signed with SigV4"
-            layer = LayerResult(TRANSPORT, Outcome.EXPLICIT_DENY, (Evidence("queue encryption", why),))
-            steps.append(
-                StepResult(
-                    query.action.iam,
-                    queue.arn,
-                    Decision.DENIED,
-                    (layer,),
-                    (Blocking(TRANSPORT, True, layer.evidence, f"SSE queues require HTTPS and SigV4 (N4); {why}"),),
-                )
+            transport = Fact(
+                Layer.TRANSPORT,
+                Outcome.EXPLICIT_DENY,
+                (Evidence("queue encryption", why),),
+                f"SSE queues require HTTPS and SigV4 (N4); {why}",
             )
+            steps.append(authorize_facts(query.action.iam, queue.arn, (transport,)))
             errors.append(invalid_security(operation))
 
     sqs_step = _sqs_step(world, query, caller, principal, queue, context, session)
@@ -266,28 +266,33 @@ def _unreadable_queue(snapshot: Snapshot, query: Query, world: World) -> Verdict
     """Nothing can be said without the queue's attributes: inconclusive, naming the read and who can do it."""
     caller, _ = world.caller(query.principal, query.session_name)
     queue = Queue(arn=query.queue_arn, url=None, attributes={})
-    unknowns = tuple(
-        f"{query.action.iam}: the queue's attributes ({g.operation} in account {g.account or queue.account} failed: "
-        f"{g.error}{'; needs ' + g.needs if g.needs else ''})"
+    facts = tuple(
+        Fact(
+            Layer.RESOURCE,
+            Outcome.UNKNOWN,
+            unknown=f"{query.action.iam}: the queue's attributes ({g.operation} in account "
+            f"{g.account or queue.account} failed: {g.error}{'; needs ' + g.needs if g.needs else ''})",
+        )
         for g in snapshot.gaps_for("queue", query.queue_arn)
     )
-    step = StepResult(query.action.iam, queue.arn, Decision.INCONCLUSIVE, (), unknowns=unknowns)
+    step = authorize_facts(query.action.iam, queue.arn, facts)
+    unknowns = step.unknowns
     note = (
         f"ask account {queue.account} to run `sqsdiag collect --queue {queue.arn} -o queue-side.json` and send the file"
     )
     return Verdict(
-        Decision.INCONCLUSIVE,
-        query,
-        caller,
-        queue,
-        Encryption("unknown"),
-        None,
-        (step,),
-        None,
-        (),
-        unknowns,
-        (note,),
-        (),
+        decision=step.decision,
+        query=query,
+        caller=caller,
+        queue=queue,
+        encryption=Encryption("unknown"),
+        key=None,
+        steps=(step,),
+        error=None,
+        blocking=(),
+        unknowns=unknowns,
+        notes=(note,),
+        assumptions=(),
     )
 
 
@@ -329,7 +334,7 @@ def _combine(
     earlier_unknown = False
     for step, err in zip(steps, errors, strict=True):
         marked.append(replace(step, reached=reached))
-        blocking.extend(BlockingEntry(step.step, b, reached) for b in step.blocking)
+        blocking.extend(BlockingEntry(step.step, b, reached, step.resource) for b in step.blocking)
         unknowns.extend(f"{step.step}: {u}" for u in step.unknowns)
         if step.decision is Decision.DENIED and reached:
             error = err
@@ -352,19 +357,19 @@ def _combine(
         decision = Decision.ALLOWED
     assumptions_text = [*assumed]
     return Verdict(
-        decision,
-        query,
-        caller,
-        queue,
-        enc,
-        key_res,
-        tuple(marked),
-        error,
-        tuple(blocking),
-        tuple(dict.fromkeys(unknowns)),
-        tuple(dict.fromkeys(notes)),
-        tuple(assumptions_text),
-        delivery,
+        decision=decision,
+        query=query,
+        caller=caller,
+        queue=queue,
+        encryption=enc,
+        key=key_res,
+        steps=tuple(marked),
+        error=error,
+        blocking=tuple(blocking),
+        unknowns=tuple(dict.fromkeys(unknowns)),
+        notes=tuple(dict.fromkeys(notes)),
+        assumptions=tuple(assumptions_text),
+        delivery_side=delivery,
     )
 
 
@@ -382,12 +387,12 @@ def _identity_inputs(
 def _explained(step: StepResult, inp: AuthzInput) -> StepResult:
     """Attach near misses to each implicit-deny block: which Allow almost applied, and why it did not."""
     docs = {
-        RESOURCE: inp.resource_policy,
-        KEY_POLICY: inp.resource_policy,
-        IDENTITY: inp.identity,
-        BOUNDARY: inp.boundary,
-        SESSION: inp.session,
-        VPCE: inp.vpce,
+        Layer.RESOURCE: inp.resource_policy,
+        Layer.KEY_POLICY: inp.resource_policy,
+        Layer.IDENTITY: inp.identity,
+        Layer.BOUNDARY: inp.boundary,
+        Layer.SESSION: inp.session,
+        Layer.VPCE: inp.vpce,
     }
     blocking = []
     for block in step.blocking:
@@ -428,15 +433,20 @@ def _sqs_step(
                         record.policy,
                         f"VPC endpoint policy of {record.id}",
                         PolicyKind.VPC_ENDPOINT,
-                        ("vpce", record.id),
+                        EndpointPolicy(record.id),
                     ),
                 )
             )
         else:
             vpce = Docs(unknown=(f"policy of VPC endpoint {record.id} (not read)",))
     identity, boundary, session_docs = _identity_inputs(world, caller, principal, session)
+    facts: tuple[Fact, ...] = ()
+    if caller.account is not None and caller.account != queue.account and query.action.base in NO_CROSS_ACCOUNT:
+        note = f"{query.action.iam} cannot be granted to another account (Q3)"
+        facts = (Fact(Layer.RESOURCE, Outcome.IMPLICIT_DENY, note=note, first=False),)
     inp = AuthzInput(
         request=Request(caller, query.action.iam, queue.arn, context),
+        facts=facts,
         resource_account=queue.account,
         resource_policy=world.queue_policy(queue),
         scp=_scp_for(world, caller),
@@ -446,12 +456,7 @@ def _sqs_step(
         boundary=boundary,
         session=session_docs,
     )
-    step = _explained(authorize(inp), inp)
-    cross = caller.account is not None and caller.account != queue.account
-    if cross and query.action.base in NO_CROSS_ACCOUNT and step.decision is not Decision.DENIED:
-        block = Blocking(RESOURCE, False, (), f"{query.action.iam} cannot be granted to another account (Q3)")
-        step = replace(step, decision=Decision.DENIED, blocking=(*step.blocking, block))
-    return step
+    return _explained(authorize(inp), inp)
 
 
 def _kms_step(
@@ -470,23 +475,18 @@ def _kms_step(
     operation = query.action.api
     key = key_res.key
     resource = key_res.arn or "unknown key"
-    if key_res.status == "unknown":
-        return (
-            StepResult(action, resource, Decision.INCONCLUSIVE, (), unknowns=(key_res.unknown_reason,)),
-            None,
-        )
-    if key_res.status == "missing" or key is None:
-        layer = LayerResult(KEY_STATE, Outcome.EXPLICIT_DENY, (Evidence(resource, "the key does not exist here"),))
-        block = Blocking(
-            KEY_STATE,
-            True,
-            layer.evidence,
-            "the key does not exist (deleted, never existed, or in another Region: K8, K11)",
-        )
-        return (
-            StepResult(action, resource, Decision.DENIED, (layer,), (block,)),
-            key_not_found(resource, operation),
-        )
+    if key_res.status == "unknown" or key_res.status == "missing" or key is None:
+        if key_res.status == "unknown":
+            fact = Fact(Layer.KEY_STATE, Outcome.UNKNOWN, unknown=key_res.unknown_reason or "the key is unknown")
+        else:
+            fact = Fact(
+                Layer.KEY_STATE,
+                Outcome.EXPLICIT_DENY,
+                (Evidence(resource, "the key does not exist here"),),
+                "the key does not exist (deleted, never existed, or in another Region: K8, K11)",
+            )
+        step = authorize_facts(action, resource, (fact,))
+        return step, key_not_found(resource, operation) if step.decision is Decision.DENIED else None
 
     values, absent = fas_context(caller.account, queue, assumptions.fas_source_ip)
     if caller.type is PrincipalType.SERVICE:
@@ -501,6 +501,11 @@ def _kms_step(
             multi_valued=frozenset({"aws:calledvia", "kms:encryptioncontextkeys"}),
         ),
     )
+    # K8/K10: key state and type are facts of the step, ordered against authorization per the assumption.
+    state, state_error = _key_state(key, operation, assumptions)
+    same = caller.account == key.account
+    state_first = assumptions.key_state_first == "state" or (assumptions.key_state_first == "auto" and same)
+    facts = (replace(state, first=state_first),) if state is not None else ()
     identity, boundary, session_docs = _identity_inputs(world, caller, principal, session)
     inp = AuthzInput(
         request=Request(caller, action, key.arn, context),
@@ -515,38 +520,19 @@ def _kms_step(
         identity=identity,
         boundary=boundary,
         session=session_docs,
+        facts=facts,
     )
     step = _explained(authorize(inp), inp)
-    error = (
-        kms_access_denied(step, caller.arn, operation, assumptions.message_style == "legacy")
-        if step.decision is Decision.DENIED
-        else None
-    )
-
-    # K8/K10: key state and type, ordered against authorization per the configured assumption.
-    state_block, state_error = _key_state(key, operation, assumptions)
-    if key.state is None:
+    if step.decision is not Decision.DENIED:
+        return step, None
+    if step.blocking[0].layer is Layer.KEY_STATE and state is not None and state.outcome is Outcome.EXPLICIT_DENY:
+        error = state_error
+    else:
+        policies_only = replace(step, blocking=tuple(b for b in step.blocking if b.layer is not Layer.KEY_STATE))
+        error = kms_access_denied(policies_only, caller.arn, operation, assumptions.message_style == "legacy")
+    if state is not None and state.outcome is Outcome.EXPLICIT_DENY:
         step = replace(
             step,
-            unknowns=(*step.unknowns, f"key-state: state of {key.arn} not read"),
-            decision=Decision.INCONCLUSIVE if step.decision is Decision.ALLOWED else step.decision,
-        )
-    if state_block is not None:
-        same = caller.account == key.account
-        state_first = assumptions.key_state_first == "state" or (assumptions.key_state_first == "auto" and same)
-        layer = LayerResult(KEY_STATE, Outcome.EXPLICIT_DENY, state_block.evidence, note=state_block.note)
-        blocking = (
-            (state_block, *step.blocking)
-            if state_first or step.decision is not Decision.DENIED
-            else (*step.blocking, state_block)
-        )
-        if state_first or step.decision is not Decision.DENIED:
-            error = state_error
-        step = replace(
-            step,
-            decision=Decision.DENIED,
-            layers=(layer, *step.layers),
-            blocking=blocking,
             notes=(
                 *step.notes,
                 "the order of key-state and authorization errors is UNVERIFIED "
@@ -556,21 +542,24 @@ def _kms_step(
     return step, error
 
 
-def _key_state(key: Key, operation: str, assumptions: Assumptions) -> tuple[Blocking | None, CallerError | None]:
-    if key.state not in (None, "Enabled"):
+def _key_state(key: Key, operation: str, assumptions: Assumptions) -> tuple[Fact | None, CallerError | None]:
+    """The key's state and type as a fact of the KMS step (K8-K10), and the error it gives the caller."""
+    if key.state is not None and key.state != "Enabled":
         err = key_state_error(key.state, key.arn, operation, assumptions.pending_deletion_code)
-        return Blocking(
-            KEY_STATE,
-            True,
+        return Fact(
+            Layer.KEY_STATE,
+            Outcome.EXPLICIT_DENY,
             (Evidence(key.arn, f"KeyState {key.state}"),),
             f"the key is {key.state}; every KMS call fails once cached data keys expire (K8, K9)",
         ), err
     if (key.spec not in (None, "SYMMETRIC_DEFAULT")) or (key.usage not in (None, "ENCRYPT_DECRYPT")):
         err = key_usage_error(key.arn, key.spec, key.usage, operation)
-        return Blocking(
-            KEY_STATE,
-            True,
+        return Fact(
+            Layer.KEY_STATE,
+            Outcome.EXPLICIT_DENY,
             (Evidence(key.arn, f"KeySpec {key.spec}, KeyUsage {key.usage}"),),
             "SSE needs a symmetric encryption key (K10)",
         ), err
+    if key.state is None:
+        return Fact(Layer.KEY_STATE, Outcome.UNKNOWN, unknown=f"key-state: state of {key.arn} not read"), None
     return None, None

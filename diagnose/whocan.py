@@ -20,9 +20,9 @@ from typing import Any, Literal
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.authz import Decision, Outcome
 from diagnose.policy import Condition, Policy
-from diagnose.preflight import hypothetical_role_arn, with_principal
 from diagnose.snapshot import Account, Document, Key, Queue, Snapshot
 from diagnose.sqs import KMS_OPERATIONS, Action, Encryption, encryption_of, resolve_key
+from diagnose.subject import hypothetical_role_arn, with_principal
 from diagnose.verdict import Assumptions, Query, Verdict, diagnose, require_queue
 from diagnose.world import World
 
@@ -49,29 +49,6 @@ class Entry:
     candidate: Candidate
     verdict: Verdict
     reasons: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        c, v = self.candidate, self.verdict
-        out: dict[str, Any] = {
-            "principal": c.label,
-            "evaluated_as": v.caller.arn,
-            "kind": c.kind,
-            "hypothetical": c.hypothetical,
-            "sources": list(c.sources),
-            "decision": v.decision.value,
-            "reasons": list(self.reasons),
-        }
-        if c.context:
-            out["context"] = {k: list(vals) for k, vals in c.context.items()}
-        if c.conditions:
-            out["conditions"] = list(c.conditions)
-        if v.error is not None:
-            out["error"] = {"code": v.error.code, "message": v.error.message}
-        if v.decision is Decision.INCONCLUSIVE:
-            out["depends_on"] = list(v.unknowns)
-        if v.decision is Decision.DENIED:
-            out["blocking"] = [{"step": b.step, "layer": b.block.layer, "reached": b.reached} for b in v.blocking]
-        return out
 
 
 @dataclass(frozen=True)

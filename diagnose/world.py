@@ -10,18 +10,14 @@ import re
 from typing import Any
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
-from diagnose.authz import Docs, GrantInfo, Grants, OrgLevels
+from diagnose.authz import Docs, GrantInfo, Grants, Layer, OrgLevels
+from diagnose.docref import Boundary, IdentityPolicy, KeyPolicy, OrgPolicy, PolicyRef, QueuePolicy
 from diagnose.managed_keys import aws_sqs_key_policy
 from diagnose.policy import Caller, Policy, PolicyKind, PrincipalType, parse_policy
 from diagnose.snapshot import Account, Document, Key, OrgNode, Principal, Queue, Snapshot
 
 SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 DEFAULT_SESSION_NAME = "sqsdiag-session"
-
-# Where a document lives in the snapshot: ("queue-policy", queue ARN), ("key-policy", key ARN),
-# ("identity" | "boundary", principal ARN, index), ("scp" | "rcp", account, node index, document index),
-# ("vpce", endpoint id), ("session",).
-Location = tuple[str, ...]
 
 
 def org_level_label(kind: str, node: OrgNode) -> str:
@@ -35,11 +31,11 @@ class World:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self._parsed: dict[tuple[int, str, PolicyKind], Policy] = {}
-        self.locations: dict[str, Location] = {}  # origin -> where the document lives (for proven fixes)
+        self.locations: dict[str, PolicyRef] = {}  # origin -> where the document lives (for proven fixes)
 
     # ----------------------------------------------------------------- documents
 
-    def parse(self, document: Any, origin: str, kind: PolicyKind, location: Location | None = None) -> Policy:
+    def parse(self, document: Any, origin: str, kind: PolicyKind, location: PolicyRef | None = None) -> Policy:
         cache_key = (id(document), origin, kind)
         if cache_key not in self._parsed:
             self._parsed[cache_key] = parse_policy(document, origin=origin, kind=kind)
@@ -61,14 +57,14 @@ class World:
         if not text:
             return Docs()
         origin = f"queue policy of {queue.name}"
-        return Docs((self.parse(text, origin, PolicyKind.RESOURCE, ("queue-policy", queue.arn)),))
+        return Docs((self.parse(text, origin, PolicyKind.RESOURCE, QueuePolicy(queue.arn)),))
 
     def key_policy(self, key: Key) -> Docs:
         if key.policy is not None:
             origin = f"key policy of {key.arn}"
             if key.policy_source == "documented":
                 origin += " (documented AWS managed policy)"
-            location = None if key.manager == "AWS" else ("key-policy", key.arn)  # AWS managed: unchangeable
+            location = None if key.manager == "AWS" else KeyPolicy(key.arn)  # AWS managed: unchangeable
             return Docs((self.parse(key.policy, origin, PolicyKind.KEY, location),))
         if key.manager == "AWS" and "alias/aws/sqs" in key.aliases:
             doc = aws_sqs_key_policy(key.account, key.region)
@@ -92,13 +88,18 @@ class World:
         )
         return Grants(infos, origin=origin)
 
-    def _docs(self, docs: tuple[Document, ...], owner: Principal, kind: PolicyKind, slot: str) -> tuple[Policy, ...]:
+    def _docs(self, docs: tuple[Document, ...], owner: Principal, kind: PolicyKind) -> tuple[Policy, ...]:
         out = []
         name = owner.arn.rsplit("/", 1)[-1]
-        for index, d in enumerate(docs):
+        for d in docs:
             where = f" (group {d.group.rsplit('/', 1)[-1]})" if d.group else ""
             origin = f"{d.source} policy {d.name!r} of {name}{where}"
-            out.append(self.parse(d.document, origin, kind, (slot, owner.arn, str(index))))
+            ref: PolicyRef = (
+                Boundary(owner.arn)
+                if kind is PolicyKind.BOUNDARY
+                else IdentityPolicy(owner.arn, d.name, d.source, d.group)
+            )
+            out.append(self.parse(d.document, origin, kind, ref))
         return tuple(out)
 
     def identity(self, principal: Principal | None, caller: Caller) -> Docs:
@@ -109,7 +110,7 @@ class World:
             return Docs(
                 unknown=(self._gap_text("identity-policy", principal.arn, f"identity policies of {principal.arn}"),)
             )
-        return Docs(self._docs(principal.policies, principal, PolicyKind.IDENTITY, "identity"))
+        return Docs(self._docs(principal.policies, principal, PolicyKind.IDENTITY))
 
     def boundary(self, principal: Principal | None) -> Docs | None:
         if principal is None:
@@ -118,7 +119,7 @@ class World:
             if self.snapshot.gaps_for("permissions-boundary", principal.arn):
                 return Docs(unknown=(self._gap_text("permissions-boundary", principal.arn, "permissions boundary"),))
             return None
-        return Docs(self._docs((principal.boundary,), principal, PolicyKind.BOUNDARY, "boundary"))
+        return Docs(self._docs((principal.boundary,), principal, PolicyKind.BOUNDARY))
 
     # ----------------------------------------------------------------- organizations
 
@@ -145,9 +146,9 @@ class World:
                         d.document,
                         f"{kind.upper()} {d.name!r} at {node.name or node.id}",
                         pkind,
-                        (kind, account_id, str(node_index), str(doc_index)),
+                        OrgPolicy(Layer.SCP if kind == "scp" else Layer.RCP, account_id, node_index, d.name),
                     )
-                    for doc_index, d in enumerate(docs)
+                    for d in docs
                 )
                 levels.append((label, Docs(parsed)))
         return OrgLevels(tuple(levels))

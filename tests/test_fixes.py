@@ -6,7 +6,7 @@ import copy
 import json
 from typing import Any
 
-from diagnose.fix import propose
+from diagnose.remedy import propose
 from diagnose.snapshot import from_json, load
 from diagnose.sqs import parse_action
 from diagnose.verdict import Query, diagnose
@@ -96,7 +96,7 @@ def test_k8_a_key_pending_import_gets_the_ways_out_not_a_state_change() -> None:
     # ways out of the key itself, SSE-SQS or a new customer managed key, each verified.
     verdict, fixes = _verdict_and_fixes(_world(lambda d: d["keys"][0].update(state="PendingImport")))
     assert verdict.error.code == "KMS.InvalidStateException"
-    assert [f.title for f in fixes.fixes] == ["move the queue to SSE-SQS", "re-encrypt with a customer managed key"]
+    assert [f.title for f in fixes.fixes] == ["move the queue to SSE-SQS", "re-encrypt with a new customer managed key"]
     assert all(f.verified for f in fixes.fixes)
     assert not any("alias/aws/sqs" in t for f in fixes.fixes for t in f.trade_offs)
 
@@ -282,12 +282,12 @@ def test_new_sids_and_policy_names_never_collide_with_existing_ones() -> None:
         policy["Statement"] = [
             dict(
                 policy["Statement"][0],
-                Sid="SqsdiagAllowReceiveMessage",
+                Sid="SqsdiagConsumerAccess",
                 Principal={"AWS": "arn:aws:iam::333333333333:root"},
             )
         ]
         data["queues"][0]["attributes"]["Policy"] = json.dumps(policy)
-        data["principals"][0]["policies"][0]["name"] = "sqsdiag-receivemessage"
+        data["principals"][0]["policies"][0]["name"] = "sqsdiag-consumer-hoge-sse-customer"
         data["principals"][0]["policies"][0]["document"]["Statement"] = [
             {
                 "Effect": "Allow",
@@ -300,11 +300,11 @@ def test_new_sids_and_policy_names_never_collide_with_existing_ones() -> None:
     _, fixes = _verdict_and_fixes(_world(taken))
     (fix,) = fixes.fixes
     queue_change = next(c for c in fix.changes if c.layer == "resource-policy")
-    assert queue_change.statement["Sid"] == "SqsdiagAllowReceiveMessage2"
+    assert queue_change.statement["Sid"] == "SqsdiagConsumerAccess2"
     sids = [s["Sid"] for s in queue_change.document["Statement"]]
     assert len(sids) == len(set(sids))
     identity_change = next(c for c in fix.changes if c.layer == "identity-policy")
-    assert identity_change.target.startswith("new inline policy 'sqsdiag-receivemessage-2'")
+    assert identity_change.target.startswith("new inline policy 'sqsdiag-consumer-hoge-sse-customer-2'")
     assert fix.verified
 
 

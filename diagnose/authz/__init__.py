@@ -1,18 +1,21 @@
 """AWS authorization logic over policy layers (IAM, resource and key policies, grants, SCPs, RCPs)."""
 
-from diagnose.authz.evaluate import authorize
+from diagnose.authz.evaluate import authorize, authorize_facts, decide
 from diagnose.authz.model import (
     AuthzInput,
     Blocking,
     Decision,
     Docs,
     Evidence,
+    Fact,
     GrantInfo,
     Grants,
+    Layer,
     LayerResult,
     OrgLevels,
     Outcome,
     StepResult,
+    assert_never,
 )
 
 __all__ = [
@@ -21,11 +24,16 @@ __all__ = [
     "Decision",
     "Docs",
     "Evidence",
+    "Fact",
     "GrantInfo",
     "Grants",
+    "Layer",
     "LayerResult",
     "OrgLevels",
     "Outcome",
     "StepResult",
+    "assert_never",
     "authorize",
+    "authorize_facts",
+    "decide",
 ]

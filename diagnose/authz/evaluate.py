@@ -14,24 +14,18 @@ from dataclasses import dataclass
 
 from diagnose.authz.grants import evaluate_grants
 from diagnose.authz.model import (
-    BOUNDARY,
-    GRANT,
-    IDENTITY,
-    KEY_POLICY,
-    RCP,
-    RESOURCE,
-    SCP,
-    SESSION,
-    VPCE,
     AuthzInput,
     Blocking,
     Decision,
     Docs,
     Evidence,
+    Fact,
+    Layer,
     LayerResult,
     OrgLevels,
     Outcome,
     StepResult,
+    assert_never,
     evidence_of,
 )
 from diagnose.policy import (
@@ -48,7 +42,17 @@ from diagnose.policy import (
 )
 
 # Stage order of E2 (VPC endpoint policies are evaluated "in addition", N1: listed last).
-ORDER = (RCP, SCP, RESOURCE, KEY_POLICY, GRANT, IDENTITY, BOUNDARY, SESSION, VPCE)
+ORDER = (
+    Layer.RCP,
+    Layer.SCP,
+    Layer.RESOURCE,
+    Layer.KEY_POLICY,
+    Layer.GRANT,
+    Layer.IDENTITY,
+    Layer.BOUNDARY,
+    Layer.SESSION,
+    Layer.VPCE,
+)
 _RANK = {name: i for i, name in enumerate(ORDER)}
 
 # Principal forms whose same-account grant needs nothing else (E4 rows: session, user, federated user, "*").
@@ -98,7 +102,7 @@ def _residuals(results: Iterable[StatementResult]) -> tuple[Residual, ...]:
     return tuple(res for r in results if r.applies is None for res in r.residuals)
 
 
-def _layer(name: str, docs: Docs, request: Request, action_text: str) -> _Layer:
+def _layer(name: Layer, docs: Docs, request: Request, action_text: str) -> _Layer:
     decision = evaluate_policies(docs.policies, request)
     deny, allow = decision.deny, decision.allow
     if docs.unknown:  # an unread document could deny or allow
@@ -123,7 +127,7 @@ def _layer(name: str, docs: Docs, request: Request, action_text: str) -> _Layer:
     return _Layer(deny, allow, LayerResult(name, outcome, evidence, residuals, docs.unknown), decision)
 
 
-def _org_layer(name: str, org: OrgLevels, request: Request, action_text: str) -> _Layer:
+def _org_layer(name: Layer, org: OrgLevels, request: Request, action_text: str) -> _Layer:
     """SCPs/RCPs: a deny at any level denies; every level must allow (O1, O3)."""
     denies: list[Tri] = [None] if org.unknown else []
     allows: list[Tri] = [None] if org.unknown else []
@@ -165,49 +169,118 @@ def _org_layer(name: str, org: OrgLevels, request: Request, action_text: str) ->
     return _Layer(deny, allow, LayerResult(name, outcome, evidence, tuple(residuals), tuple(unreadable), note))
 
 
-def _synthetic_allow(name: str, why: str) -> _Layer:
+def _synthetic_allow(name: Layer, why: str) -> _Layer:
     return _Layer(False, True, LayerResult(name, Outcome.ALLOW, (Evidence(why, "allowed by default"),)))
 
 
+def decide(deny: Tri, allow: Tri) -> Decision:
+    """The one table every step is decided by: an explicit deny that surely applies, or a required allow that
+    surely fails, denies (E1); both surely clear allows; anything else is inconclusive (three-valued)."""
+    if deny is True or allow is False:
+        return Decision.DENIED
+    if deny is False and allow is True:
+        return Decision.ALLOWED
+    return Decision.INCONCLUSIVE
+
+
+def _fact_terms(facts: tuple[Fact, ...]) -> tuple[Tri, list[str]]:
+    """A fact denies (EXPLICIT_DENY), leaves the step open (UNKNOWN) or says nothing (ALLOW)."""
+    deny: Tri = False
+    unknowns: list[str] = []
+    for fact in facts:
+        match fact.outcome:
+            case Outcome.EXPLICIT_DENY | Outcome.IMPLICIT_DENY:
+                deny = True
+            case Outcome.UNKNOWN:
+                deny = tri_or(deny, None)
+                unknowns.append(fact.unknown or f"{fact.layer}: {fact.note}")
+            case Outcome.ALLOW | Outcome.NOT_APPLICABLE:
+                pass
+            case _ as unreachable:
+                assert_never(unreachable)
+    return deny, unknowns
+
+
+_DENIES = (Outcome.EXPLICIT_DENY, Outcome.IMPLICIT_DENY)
+
+
+def _fact_blocks(facts: tuple[Fact, ...]) -> list[Blocking]:
+    return [
+        Blocking(f.layer, f.outcome is Outcome.EXPLICIT_DENY, f.evidence, f.note) for f in facts if f.outcome in _DENIES
+    ]
+
+
+def _fact_layers(facts: tuple[Fact, ...]) -> tuple[LayerResult, ...]:
+    """Facts about a layer of their own (key state, transport) are reported as a layer; a fact about a policy
+    layer (Q3 on the queue policy) shows only as that layer's block."""
+    return tuple(
+        LayerResult(f.layer, f.outcome, f.evidence, note=f.note)
+        for f in facts
+        if f.outcome in _DENIES and f.layer in (Layer.KEY_STATE, Layer.TRANSPORT)
+    )
+
+
+def authorize_facts(action: str, resource: str, facts: tuple[Fact, ...]) -> StepResult:
+    """A step with no policy to evaluate (TLS on an SSE queue, a key that is missing or unreadable): decided
+    by the same table as :func:`authorize`, on the facts alone."""
+    deny, unknowns = _fact_terms(facts)
+    return StepResult(
+        step=action,
+        resource=resource,
+        decision=decide(deny, True),
+        layers=_fact_layers(facts),
+        blocking=tuple(_fact_blocks(facts)),
+        unknowns=tuple(unknowns) if deny is None else (),
+    )
+
+
 def authorize(inp: AuthzInput) -> StepResult:
+    """Decide one step (one action on one resource by one caller) the way AWS combines its layers.
+
+    Gather: each policy layer is evaluated three-valued into (deny, allow) with its evidence; the
+    non-policy facts (N4, K8-K11, Q3) join as terms of their own. Decide: explicit denies OR-ed, the grant
+    path of this caller form (E3-E5, K1-K3, K7) AND-ed with the layers every call must pass (SCP, RCP, VPC
+    endpoint policy), through :func:`decide`. Blame: every explicit deny, every required layer that does not
+    allow, and the layers of the grant path that fail (``_path_blockers``), in AWS's evaluation order.
+    """
     request = inp.request
     caller = request.caller
     action_text = request.action
     is_service = caller.type in (PrincipalType.SERVICE, PrincipalType.ANONYMOUS)
     same_account = not is_service and caller.account == inp.resource_account
-    resource_name = KEY_POLICY if inp.kms else RESOURCE
+    resource_name = Layer.KEY_POLICY if inp.kms else Layer.RESOURCE
     is_role = caller.type is PrincipalType.ROLE_SESSION
 
-    parts: dict[str, _Layer] = {}
+    parts: dict[Layer, _Layer] = {}
     if inp.rcp is not None:
-        parts[RCP] = _org_layer(RCP, inp.rcp, request, action_text)
+        parts[Layer.RCP] = _org_layer(Layer.RCP, inp.rcp, request, action_text)
     if inp.scp is not None and not is_service:
-        parts[SCP] = _org_layer(SCP, inp.scp, request, action_text)
+        parts[Layer.SCP] = _org_layer(Layer.SCP, inp.scp, request, action_text)
     parts[resource_name] = _layer(resource_name, inp.resource_policy, request, action_text)
     if not is_service:
         if caller.type is PrincipalType.ROOT:
-            parts[IDENTITY] = _synthetic_allow(IDENTITY, "account root user in its own account (E1)")
+            parts[Layer.IDENTITY] = _synthetic_allow(Layer.IDENTITY, "account root user in its own account (E1)")
         elif inp.identity is not None:
-            parts[IDENTITY] = _layer(IDENTITY, inp.identity, request, action_text)
+            parts[Layer.IDENTITY] = _layer(Layer.IDENTITY, inp.identity, request, action_text)
         if inp.boundary is not None:
-            parts[BOUNDARY] = _layer(BOUNDARY, inp.boundary, request, action_text)
+            parts[Layer.BOUNDARY] = _layer(Layer.BOUNDARY, inp.boundary, request, action_text)
         if inp.session is not None:
-            parts[SESSION] = _layer(SESSION, inp.session, request, action_text)
+            parts[Layer.SESSION] = _layer(Layer.SESSION, inp.session, request, action_text)
     if inp.vpce is not None:
-        parts[VPCE] = _layer(VPCE, inp.vpce, request, action_text)
+        parts[Layer.VPCE] = _layer(Layer.VPCE, inp.vpce, request, action_text)
 
     grant_allow: Tri = False
     if inp.kms and inp.grants is not None and not is_service:
         grant_layer = evaluate_grants(inp.grants, request, inp.encryption_context)
-        parts[GRANT] = _Layer(False, grant_layer.allow, grant_layer.result)
+        parts[Layer.GRANT] = _Layer(False, grant_layer.allow, grant_layer.result)
         grant_allow = grant_layer.allow
 
     res = parts[resource_name]
     unknown_res = bool(inp.resource_policy.unknown)
-    identity_allow: Tri = parts[IDENTITY].allow if IDENTITY in parts else False
+    identity_allow: Tri = parts[Layer.IDENTITY].allow if Layer.IDENTITY in parts else False
     limits = tri_and(
-        parts[BOUNDARY].allow if BOUNDARY in parts else True,
-        parts[SESSION].allow if SESSION in parts else True,
+        parts[Layer.BOUNDARY].allow if Layer.BOUNDARY in parts else True,
+        parts[Layer.SESSION].allow if Layer.SESSION in parts else True,
     )
     direct = _allow_by(res.decision, _DIRECT_ROLE if is_role else _DIRECT_OTHER, unknown_res)
     role_grant = _allow_by(res.decision, _ROLE_ROLE if is_role else _ROLE_OTHER, unknown_res)
@@ -224,25 +297,21 @@ def authorize(inp: AuthzInput) -> StepResult:
         grant_iam = tri_and(identity_allow, limits) if inp.cross_account_grant_needs_iam else limits
         path = tri_or(tri_and(any_grant, identity_allow, limits), tri_and(grant_allow, grant_iam))
 
-    explicit = tri_or(*(p.deny for p in parts.values()))
+    fact_deny, fact_unknowns = _fact_terms(inp.facts)
+    explicit = tri_or(fact_deny, *(p.deny for p in parts.values()))
     allowed = tri_and(
         path,
-        parts[SCP].allow if SCP in parts else True,
-        parts[RCP].allow if RCP in parts else True,
-        parts[VPCE].allow if VPCE in parts else True,
+        parts[Layer.SCP].allow if Layer.SCP in parts else True,
+        parts[Layer.RCP].allow if Layer.RCP in parts else True,
+        parts[Layer.VPCE].allow if Layer.VPCE in parts else True,
     )
-    if explicit is True or allowed is False:
-        decision = Decision.DENIED
-    elif explicit is False and allowed is True:
-        decision = Decision.ALLOWED
-    else:
-        decision = Decision.INCONCLUSIVE
+    decision = decide(explicit, allowed)
 
     blocking: list[Blocking] = []
     for name, part in parts.items():
         if part.deny is True:
             blocking.append(Blocking(name, True, part.result.evidence))
-    for name in (RCP, SCP, VPCE):
+    for name in (Layer.RCP, Layer.SCP, Layer.VPCE):
         if name in parts and parts[name].allow is False and parts[name].deny is not True:
             blocking.append(Blocking(name, False, parts[name].result.evidence, parts[name].result.note))
     if path is False:
@@ -262,6 +331,10 @@ def authorize(inp: AuthzInput) -> StepResult:
         )
     if blocking:
         blocking = _dedupe_sorted(blocking)
+    blamed = {b.layer for b in blocking}
+    first = _fact_blocks(tuple(f for f in inp.facts if f.first and f.layer not in blamed))
+    later = _fact_blocks(tuple(f for f in inp.facts if not f.first and f.layer not in blamed))
+    blocking = [*first, *blocking, *later]
 
     unknowns: list[str] = []
     if decision is Decision.INCONCLUSIVE:
@@ -269,13 +342,14 @@ def authorize(inp: AuthzInput) -> StepResult:
             if part.deny is None or part.allow is None:
                 unknowns.extend(f"{part.result.layer}: {r.describe()}" for r in part.result.residuals)
                 unknowns.extend(f"{part.result.layer}: could not read {u}" for u in part.result.unreadable)
+        unknowns.extend(fact_unknowns)
         if not unknowns:
             unknowns.append("a layer's outcome could not be determined")
     return StepResult(
         step=request.action,
         resource=request.resource,
         decision=decision,
-        layers=tuple(parts[name].result for name in ORDER if name in parts),
+        layers=_fact_layers(inp.facts) + tuple(parts[name].result for name in ORDER if name in parts),
         blocking=tuple(blocking),
         unknowns=tuple(dict.fromkeys(unknowns)),
     )
@@ -283,8 +357,8 @@ def authorize(inp: AuthzInput) -> StepResult:
 
 def _path_blockers(
     inp: AuthzInput,
-    parts: dict[str, _Layer],
-    resource_name: str,
+    parts: dict[Layer, _Layer],
+    resource_name: Layer,
     same_account: bool,
     is_service: bool,
     *,
@@ -299,11 +373,11 @@ def _path_blockers(
     out: list[Blocking] = []
 
     def limit_blockers() -> None:
-        for name in (BOUNDARY, SESSION):
+        for name in (Layer.BOUNDARY, Layer.SESSION):
             if name in parts and parts[name].allow is False and parts[name].deny is not True:
                 out.append(Blocking(name, False, parts[name].result.evidence))
 
-    identity_evidence = parts[IDENTITY].result.evidence if IDENTITY in parts else ()
+    identity_evidence = parts[Layer.IDENTITY].result.evidence if Layer.IDENTITY in parts else ()
     if is_service:
         return [Blocking(resource_name, False, res.evidence, f"{resource_name} must name the service principal")]
     if same_account and not inp.kms:
@@ -313,7 +387,7 @@ def _path_blockers(
                 note = "the queue policy names the account, which only delegates to IAM (E4)"
             out.append(
                 Blocking(
-                    IDENTITY,
+                    Layer.IDENTITY,
                     False,
                     identity_evidence,
                     note,
@@ -327,7 +401,7 @@ def _path_blockers(
             if delegation is False:
                 out.append(
                     Blocking(
-                        KEY_POLICY,
+                        Layer.KEY_POLICY,
                         False,
                         res.evidence,
                         "the key policy neither names the caller nor enables IAM policies (K1)",
@@ -337,7 +411,7 @@ def _path_blockers(
             elif identity_allow is False:
                 out.append(
                     Blocking(
-                        IDENTITY,
+                        Layer.IDENTITY,
                         False,
                         identity_evidence,
                         "the key policy delegates to IAM (K1, K2)",
@@ -360,13 +434,13 @@ def _path_blockers(
             if inp.kms
             else ("cross-account: the caller's own account must allow it too (E5)")
         )
-        out.append(Blocking(IDENTITY, False, identity_evidence, note))
+        out.append(Blocking(Layer.IDENTITY, False, identity_evidence, note))
     limit_blockers()
     return out
 
 
 def _dedupe_sorted(blocking: list[Blocking]) -> list[Blocking]:
-    seen: dict[str, Blocking] = {}
+    seen: dict[Layer, Blocking] = {}
     for b in blocking:
         if b.layer not in seen or (b.explicit and not seen[b.layer].explicit):
             seen[b.layer] = b

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from diagnose.authz.model import GRANT, Evidence, GrantInfo, Grants, LayerResult, Outcome
+from diagnose.authz.model import Evidence, GrantInfo, Grants, Layer, LayerResult, Outcome
 from diagnose.policy import Caller, PrincipalType, Request, Tri, tri_or
 
 
@@ -64,4 +64,4 @@ def evaluate_grants(grants: Grants, request: Request, context: Mapping[str, str]
     else:
         outcome = Outcome.UNKNOWN
     note = "grants may take up to 5 minutes to take effect (EC2)" if allow is True else ""
-    return GrantVerdict(allow, LayerResult(GRANT, outcome, tuple(evidence), (), grants.unknown, note))
+    return GrantVerdict(allow, LayerResult(Layer.GRANT, outcome, tuple(evidence), (), grants.unknown, note))

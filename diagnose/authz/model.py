@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NoReturn
 
 from diagnose.policy import Policy, Request, Residual, StatementResult
 
-# Layer names, as the JSON contract spells them (DESIGN.md).
-IDENTITY = "identity-policy"
-RESOURCE = "resource-policy"
-KEY_POLICY = "key-policy"
-GRANT = "grant"
-BOUNDARY = "permissions-boundary"
-SESSION = "session-policy"
-SCP = "scp"
-RCP = "rcp"
-VPCE = "vpc-endpoint-policy"
-KEY_STATE = "key-state"
-TRANSPORT = "transport"
+
+class Layer(str, Enum):
+    """The layers of one authorization step, as the JSON contract spells them (DESIGN.md)."""
+
+    IDENTITY = "identity-policy"
+    RESOURCE = "resource-policy"  # the queue policy
+    KEY_POLICY = "key-policy"
+    GRANT = "grant"
+    BOUNDARY = "permissions-boundary"
+    SESSION = "session-policy"
+    SCP = "scp"
+    RCP = "rcp"
+    VPCE = "vpc-endpoint-policy"
+    KEY_STATE = "key-state"  # not a policy: the key's state, type or existence (K8-K11)
+    TRANSPORT = "transport"  # not a policy: TLS and SigV4 on SSE queues (N4)
+
+    def __str__(self) -> str:  # f-strings print the contract name on every Python version
+        return self.value
 
 
 class Outcome(str, Enum):
@@ -70,7 +77,7 @@ class Grants:
     origin: str = "grants"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AuthzInput:
     """Everything one step is decided on. ``None`` for a layer means it does not apply.
 
@@ -91,6 +98,7 @@ class AuthzInput:
     grants: Grants | None = None
     encryption_context: dict[str, str] | None = None  # for grant constraints; None = unknown
     cross_account_grant_needs_iam: bool = False  # K7 (UNVERIFIED): default per the KMS flowchart
+    facts: tuple[Fact, ...] = ()  # non-policy conditions of the step (N4, K8-K11, Q3)
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class LayerResult:
-    layer: str
+    layer: Layer
     outcome: Outcome
     evidence: tuple[Evidence, ...] = ()
     residuals: tuple[Residual, ...] = ()
@@ -122,7 +130,7 @@ class LayerResult:
 class Blocking:
     """A layer that blocks the step, and what would unblock it."""
 
-    layer: str
+    layer: Layer
     explicit: bool
     evidence: tuple[Evidence, ...] = ()
     note: str = ""
@@ -131,11 +139,26 @@ class Blocking:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A condition of the step that is not a policy: TLS/SigV4 on SSE queues (N4), the key's state, type or
+    existence (K8-K11), an action that cannot be granted across accounts (Q3). ``EXPLICIT_DENY`` denies
+    whatever the policies say; ``UNKNOWN`` leaves the step inconclusive unless something else denies.
+    ``first``: report it ahead of the policy layers (the order AWS checks them in, section 12)."""
+
+    layer: Layer
+    outcome: Outcome
+    evidence: tuple[Evidence, ...] = ()
+    note: str = ""
+    unknown: str = ""  # what an UNKNOWN fact depends on
+    first: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class StepResult:
     step: str  # e.g. "sqs:ReceiveMessage", "kms:Decrypt"
     resource: str
     decision: Decision
-    layers: tuple[LayerResult, ...]
+    layers: tuple[LayerResult, ...] = ()
     blocking: tuple[Blocking, ...] = ()  # in AWS evaluation order
     unknowns: tuple[str, ...] = ()
     reached: bool = True
@@ -148,3 +171,8 @@ class StepResult:
 
 def evidence_of(results: tuple[StatementResult, ...]) -> tuple[Evidence, ...]:
     return tuple(Evidence(r.policy.origin, r.statement.label, r.statement.effect, r.statement.index) for r in results)
+
+
+def assert_never(value: NoReturn) -> NoReturn:
+    """Exhaustiveness check for ``match`` on an enum: mypy flags a member with no branch (typing's own is 3.11+)."""
+    raise AssertionError(f"unhandled value: {value!r}")

@@ -7,12 +7,14 @@ It knows nothing about SQS or KMS and never calls AWS. Public API:
 - ``evaluate_policies(policies, request) -> PolicyDecision``
   (both complete the request context with ``derive_context`` first; deriving twice changes nothing)
 - ``derive_context(caller, given) -> RequestContext`` (the keys AWS derives from the caller)
+- ``context_value_error(key, value) -> str | None`` (can the operators read this value of a typed key;
+  ``TYPED_KEYS`` lists those keys)
 - ``match_action``, ``match_resource``, ``match_arn``, ``match_principal``, ``not_principal_applies``
 - ``evaluate_condition(condition, context, version=...) -> (Tri, Residual | None)``
 """
 
 from diagnose.policy.conditions import evaluate_condition
-from diagnose.policy.context import derive_context
+from diagnose.policy.context import TYPED_KEYS, context_value_error, derive_context
 from diagnose.policy.evaluate import evaluate_policies, evaluate_statement
 from diagnose.policy.match import (
     match_action,
@@ -44,6 +46,7 @@ from diagnose.policy.model import (
 from diagnose.policy.parse import parse_policy
 
 __all__ = [
+    "TYPED_KEYS",
     "Caller",
     "Condition",
     "Policy",
@@ -59,6 +62,7 @@ __all__ = [
     "Statement",
     "StatementResult",
     "Tri",
+    "context_value_error",
     "derive_context",
     "evaluate_condition",
     "evaluate_policies",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Final, Literal
 
 from diagnose.policy.model import Caller, PrincipalType, RequestContext
 
@@ -163,3 +165,62 @@ def derive_context(caller: Caller, given: RequestContext) -> RequestContext:
         closed_prefixes=frozenset(prefixes),
         multi_valued=frozenset(multi),
     )
+
+
+# --------------------------------------------------------------------------- typed global keys
+
+ValueType = Literal["bool", "date", "number", "epoch", "ip"]
+
+# The global condition keys whose type AWS documents, lower-case key -> type. aws:EpochTime is a Date and
+# Numeric key: policies compare it with either family, so its value must read as both (epoch seconds).
+TYPED_KEYS: Final[Mapping[str, ValueType]] = MappingProxyType(
+    {
+        "aws:securetransport": "bool",
+        "aws:viaawsservice": "bool",
+        "aws:principalisawsservice": "bool",
+        "aws:multifactorauthpresent": "bool",
+        "aws:currenttime": "date",
+        "aws:tokenissuetime": "date",
+        "aws:epochtime": "epoch",
+        "aws:multifactorauthage": "number",
+        "aws:sourceip": "ip",
+        "aws:vpcsourceip": "ip",
+    }
+)
+
+_EXPECTED: Final[Mapping[ValueType, str]] = {
+    "bool": "true or false",
+    "date": "an ISO 8601 date-time or epoch seconds, e.g. 2026-01-01T00:00:00Z or 1767225600",
+    "number": "a number, e.g. 300",
+    "epoch": "epoch seconds, e.g. 1767225600",
+    "ip": "an IPv4 or IPv6 address",
+}
+
+
+def context_value_error(key: str, value: str) -> str | None:
+    """Why the condition operators cannot read ``value`` as the request value of ``key``, or ``None``.
+
+    The check is the operators' own parsers (``parse_bool``, ``parse_date``, ``parse_number``,
+    ``parse_network``), so a value accepted here is one a typed condition reads. Keys not in
+    ``TYPED_KEYS`` take any string.
+    """
+    # conditions imports this module (for ``lookup``): import it when first needed.
+    from diagnose.policy.conditions import parse_bool, parse_date, parse_network, parse_number
+
+    kind = TYPED_KEYS.get(key.lower())
+    if kind is None:
+        return None
+    if kind == "bool":
+        ok = parse_bool(value) is not None
+    elif kind == "date":
+        ok = parse_date(value) is not None
+    elif kind == "number":
+        ok = parse_number(value) is not None
+    elif kind == "epoch":
+        ok = parse_date(value) is not None and parse_number(value) is not None
+    else:
+        # A request comes from one address: IpAddress reads the request value as an address, not a block.
+        if "/" in value and parse_network(value) is not None:
+            return f"expected {_EXPECTED[kind]}, not a CIDR block"
+        ok = parse_network(value) is not None
+    return None if ok else f"expected {_EXPECTED[kind]}"

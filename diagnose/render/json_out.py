@@ -6,7 +6,8 @@ from typing import Any
 
 from diagnose.authz import Blocking, Evidence, LayerResult, StepResult
 from diagnose.errors import CallerError
-from diagnose.fix import FixSet
+from diagnose.remedy import Remedy
+from diagnose.render.changes import fixes_json
 from diagnose.verdict import SCHEMA_VERSION, Verdict
 
 
@@ -16,7 +17,7 @@ def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
 
 def _layer(layer: LayerResult) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "layer": layer.layer,
+        "layer": layer.layer.value,
         "outcome": layer.outcome.value,
         "evidence": _evidence(layer.evidence),
     }
@@ -32,7 +33,7 @@ def _layer(layer: LayerResult) -> dict[str, Any]:
 def _block(step: str, block: Blocking, reached: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "step": step,
-        "layer": block.layer,
+        "layer": block.layer.value,
         "kind": "explicit-deny" if block.explicit else "implicit-deny",
         "reached": reached,
         "evidence": _evidence(block.evidence),
@@ -72,7 +73,7 @@ def error_json(error: CallerError | None) -> dict[str, Any] | None:
     }
 
 
-def verdict_json(verdict: Verdict, fixes: FixSet | None = None) -> dict[str, Any]:
+def verdict_json(verdict: Verdict, fixes: Remedy | None = None) -> dict[str, Any]:
     caller = verdict.caller
     key = verdict.key
     return {
@@ -106,7 +107,7 @@ def verdict_json(verdict: Verdict, fixes: FixSet | None = None) -> dict[str, Any
         "blocking": [_block(b.step, b.block, b.reached) for b in verdict.blocking],
         "unknowns": list(verdict.unknowns),
         "steps": [_step(s) for s in verdict.steps],
-        "fixes": [] if fixes is None else fixes.to_json(),
+        "fixes": [] if fixes is None else fixes_json(fixes),
         # null when the call is not denied: there is nothing to fix (docs/json-output.md)
         "fixes_verified": fixes.verified if fixes is not None and verdict.decision.value == "denied" else None,
         "notes": list(verdict.notes),

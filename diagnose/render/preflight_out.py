@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from diagnose.fix import Change
-from diagnose.preflight import ChangeSet, Preflight, Side
+from diagnose.preflight import Check, Preflight, Side
+from diagnose.remedy import Change, ChangeSet
+from diagnose.render.changes import change_json, change_set_json
 from diagnose.render.json_out import error_json
 from diagnose.verdict import SCHEMA_VERSION
 
@@ -51,7 +52,29 @@ def verification_line(result: Preflight) -> str:
 
 
 def _change_set_json(cs: ChangeSet | None) -> dict[str, Any] | None:
-    return None if cs is None else cs.to_json()
+    return None if cs is None else change_set_json(cs)
+
+
+def _check_json(check: Check) -> dict[str, Any]:
+    return {
+        "layer": check.layer.value,
+        "result": check.result,
+        "steps": list(check.steps),
+        "actions": list(check.actions),
+        "evidence": list(check.evidence),
+        "notes": list(check.notes),
+    }
+
+
+def _side_json(side: Side) -> dict[str, Any]:
+    return {
+        "account": side.account,
+        "roles": list(side.roles),
+        "passed": [_check_json(c) for c in side.by_result("pass")],
+        "failed": [_check_json(c) for c in side.by_result("fail")],
+        "unknown": [_check_json(c) for c in side.by_result("unknown")],
+        "changes": [change_json(c) for c in side.changes],
+    }
 
 
 def preflight_json(result: Preflight) -> dict[str, Any]:
@@ -91,7 +114,7 @@ def preflight_json(result: Preflight) -> dict[str, Any]:
                 "blocking": [
                     {
                         "step": b.step,
-                        "layer": b.block.layer,
+                        "layer": b.block.layer.value,
                         "kind": "explicit-deny" if b.block.explicit else "implicit-deny",
                         "reached": b.reached,
                     }
@@ -101,10 +124,10 @@ def preflight_json(result: Preflight) -> dict[str, Any]:
             }
             for v in result.before
         ],
-        "sides": [s.to_json() for s in result.sides],
+        "sides": [_side_json(s) for s in result.sides],
         "change_set": _change_set_json(result.change_set),
         "cannot_work": result.cannot_work,
-        "alternatives": [a.to_json() for a in result.alternatives],
+        "alternatives": [change_set_json(a) for a in result.alternatives],
         "encryption_notes": list(result.encryption_notes),
         "warnings": list(result.warnings),
         "notes": list(result.notes),

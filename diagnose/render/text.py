@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from diagnose.authz import Decision, Outcome
-from diagnose.fix import FixSet
+from diagnose.remedy import Remedy
 from diagnose.verdict import Verdict
 
 _ICON = {
@@ -28,7 +28,7 @@ def headline(verdict: Verdict) -> str:
     return f"DENIED ({code}): {who} cannot call {what} on {verdict.queue.arn}{side}"
 
 
-def _lines(verdict: Verdict, fixes: FixSet | None, md: bool) -> list[str]:
+def _lines(verdict: Verdict, fixes: Remedy | None, md: bool) -> list[str]:
     bullet = "- " if md else "  "
     sub = "  - " if md else "      "
     code = (lambda s: f"`{s}`") if md else (lambda s: s)
@@ -97,9 +97,9 @@ def _lines(verdict: Verdict, fixes: FixSet | None, md: bool) -> list[str]:
     return out
 
 
-def render_text(verdict: Verdict, fixes: FixSet | None = None) -> str:
+def render_text(verdict: Verdict, fixes: Remedy | None = None) -> str:
     return "\n".join(_lines(verdict, fixes, md=False)) + "\n"
 
 
-def render_markdown(verdict: Verdict, fixes: FixSet | None = None) -> str:
+def render_markdown(verdict: Verdict, fixes: Remedy | None = None) -> str:
     return "\n".join(_lines(verdict, fixes, md=True)) + "\n"

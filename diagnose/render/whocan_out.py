@@ -9,6 +9,30 @@ from diagnose.verdict import SCHEMA_VERSION
 from diagnose.whocan import Entry, WhoCan
 
 
+def entry_json(entry: Entry) -> dict[str, Any]:
+    c, v = entry.candidate, entry.verdict
+    out: dict[str, Any] = {
+        "principal": c.label,
+        "evaluated_as": v.caller.arn,
+        "kind": c.kind,
+        "hypothetical": c.hypothetical,
+        "sources": list(c.sources),
+        "decision": v.decision.value,
+        "reasons": list(entry.reasons),
+    }
+    if c.context:
+        out["context"] = {k: list(vals) for k, vals in c.context.items()}
+    if c.conditions:
+        out["conditions"] = list(c.conditions)
+    if v.error is not None:
+        out["error"] = {"code": v.error.code, "message": v.error.message}
+    if v.decision is Decision.INCONCLUSIVE:
+        out["depends_on"] = list(v.unknowns)
+    if v.decision is Decision.DENIED:
+        out["blocking"] = [{"step": b.step, "layer": b.block.layer.value, "reached": b.reached} for b in v.blocking]
+    return out
+
+
 def whocan_json(result: WhoCan) -> dict[str, Any]:
     key = result.key
     return {
@@ -23,10 +47,10 @@ def whocan_json(result: WhoCan) -> dict[str, Any]:
             "key_arn": key.arn if key else None,
             "key_manager": key.manager if key else None,
         },
-        "can": [e.to_json() for e in result.can],
-        "kms_fails": [e.to_json() for e in result.kms_fails],
-        "inconclusive": [e.to_json() for e in result.inconclusive],
-        "cannot": [e.to_json() for e in result.cannot],
+        "can": [entry_json(e) for e in result.can],
+        "kms_fails": [entry_json(e) for e in result.kms_fails],
+        "inconclusive": [entry_json(e) for e in result.inconclusive],
+        "cannot": [entry_json(e) for e in result.cannot],
         "notes": list(result.notes),
     }
 
