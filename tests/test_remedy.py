@@ -274,6 +274,9 @@ def test_any_two_changes_to_one_document_in_one_round_give_a_valid_world(
         if kind == "remove":
             assert isinstance(edit, RemoveStatement) and edit.statement not in left
         if kind == "add":
-            assert sum(1 for s in left if s.get("Sid") == "New") >= 1
+            # An add lands, except on an identity policy an earlier change removed (a queue policy is
+            # created again: SetQueueAttributes with a new Policy; an inline policy is not re-attached).
+            gone = identity and doc is None
+            assert gone or sum(1 for s in left if s.get("Sid") == "New") >= 1
     originals = [s for s in current if all(s != getattr(c.edit, "statement", None) for c in changes)]
     assert all(s in left for s in originals)  # untouched statements stay, whatever the order of the edits
