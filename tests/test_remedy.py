@@ -109,9 +109,7 @@ def test_the_article_consumer_gets_the_least_privilege_statements_from_both_comm
     identity = next(c for c in fix.changes if c.layer is Layer.IDENTITY)
     assert key_change.statement is not None and identity.document is not None
     assert key_change.statement["Sid"] == "SqsdiagConsumerUseKeyViaSqs"
-    assert key_change.statement["Condition"] == {
-        "StringEquals": {"kms:ViaService": "sqs.ap-northeast-1.amazonaws.com"}
-    }
+    assert key_change.statement["Condition"] == {"StringEquals": {"kms:ViaService": "sqs.ap-northeast-1.amazonaws.com"}}
     assert identity.target == f"new inline policy 'sqsdiag-consumer-hoge-sse-customer' on {CONSUMER}"
     assert identity.document["Statement"][0]["Condition"] == key_change.statement["Condition"]
     result = preflight(snap, QUEUE, subject_of(CONSUMER, "consumer", None), (parse_action("ReceiveMessage"),))
@@ -136,7 +134,12 @@ def _rcp_world(statements: list[dict[str, Any]]) -> Snapshot:
                     {"name": "perimeter", "document": {"Version": "2012-10-17", "Statement": statements}},
                 ],
             },
-            {"id": "111111111111", "type": "ACCOUNT", "scps": [{"name": "FullAWSAccess", "document": FULL}], "rcps": []},
+            {
+                "id": "111111111111",
+                "type": "ACCOUNT",
+                "scps": [{"name": "FullAWSAccess", "document": FULL}],
+                "rcps": [],
+            },
         ],
     }
     return from_json(data, "rcp world")
