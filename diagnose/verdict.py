@@ -158,6 +158,16 @@ def diagnose(
     world: World | None = None,
     now: float | None = None,
 ) -> Verdict:
+    """The whole chain for one SQS call (reference section 12), each step decided by ``authorize``:
+
+    1. the queue must be readable (else inconclusive, naming the read and who can make it);
+    2. TLS and SigV4 on an SSE queue (N4) — a step of facts only;
+    3. the SQS action as the caller (E1-E9, Q3);
+    4. on SSE-KMS, the KMS calls SQS makes as the caller (S5, S6): resolve the key, then each operation
+       with the forward-access context and the key's state as a fact (K8-K11);
+    5. ReceiveMessage on a dead-letter queue also decrypts with its sources' keys (S5, S8).
+    The first denied step that AWS reaches gives the caller's error; later steps are listed unreached.
+    """
     world = world or World(snapshot)
     queue = snapshot.queue(query.queue_arn)
     queue_gaps = snapshot.gaps_for("queue", query.queue_arn) if queue is None else ()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from diagnose.authz.model import Blocking, Evidence, Layer, assert_never
+from diagnose.authz.model import Blocking, Layer, assert_never
 from diagnose.docref import PolicyRef
 from diagnose.policy import PrincipalType
 from diagnose.remedy.apply import document_at, statements_of
@@ -273,7 +273,3 @@ def _org_needs(needs: Needs, snapshot: Snapshot, verdict: Verdict, entry: Blocki
     for level, node in enumerate(account.path):
         if org_level_label(layer.value, node) in missing:
             needs.get(f"org {layer} {account.id} {level} {step}", OrgGrant(layer, account.id, level, step))
-
-
-def evidence_text(items: tuple[Evidence, ...]) -> str:
-    return "; ".join(str(e) for e in items)
