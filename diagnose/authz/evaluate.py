@@ -234,23 +234,42 @@ def authorize_facts(action: str, resource: str, facts: tuple[Fact, ...]) -> Step
     )
 
 
-def authorize(inp: AuthzInput) -> StepResult:
-    """Decide one step (one action on one resource by one caller) the way AWS combines its layers.
+@dataclass(frozen=True)
+class _Terms:
+    """The terms of the grant path of one step, read once from the layers: how the resource side and the
+    identity side combine (E3-E5, K1-K3, K7). ``path`` decides with them and ``_path_blockers`` blames with
+    the same terms."""
 
-    Gather: each policy layer is evaluated three-valued into (deny, allow) with its evidence; the
-    non-policy facts (N4, K8-K11, Q3) join as terms of their own. Decide: explicit denies OR-ed, the grant
-    path of this caller form (E3-E5, K1-K3, K7) AND-ed with the layers every call must pass (SCP, RCP, VPC
-    endpoint policy), through :func:`decide`. Blame: every explicit deny, every required layer that does not
-    allow, and the layers of the grant path that fail (``_path_blockers``), in AWS's evaluation order.
-    """
-    request = inp.request
-    caller = request.caller
-    action_text = request.action
-    is_service = caller.type in (PrincipalType.SERVICE, PrincipalType.ANONYMOUS)
-    same_account = not is_service and caller.account == inp.resource_account
-    resource_name = Layer.KEY_POLICY if inp.kms else Layer.RESOURCE
-    is_role = caller.type is PrincipalType.ROLE_SESSION
+    kms: bool
+    service: bool
+    same_account: bool
+    direct: Tri  # the resource policy names the caller itself (session, user, service, "*")
+    role_grant: Tri  # ... names the caller's role
+    delegation: Tri  # ... names the caller's account: delegates to its IAM
+    grant: Tri  # a KMS grant allows (K7)
+    identity: Tri
+    limits: Tri  # boundary and session policy (E7, E8)
+    grant_needs_iam: bool
 
+    @property
+    def path(self) -> Tri:
+        if self.service:
+            return self.direct
+        if self.same_account:
+            via_iam = (
+                tri_and(self.delegation, self.identity, self.limits)
+                if self.kms
+                else tri_and(self.identity, self.limits)
+            )
+            return tri_or(self.direct, tri_and(self.role_grant, self.limits), via_iam, self.grant)
+        any_grant = tri_or(self.direct, self.role_grant, self.delegation)
+        grant_iam = tri_and(self.identity, self.limits) if self.grant_needs_iam else self.limits
+        return tri_or(tri_and(any_grant, self.identity, self.limits), tri_and(self.grant, grant_iam))
+
+
+def _gather(inp: AuthzInput, resource_name: Layer, is_service: bool) -> dict[Layer, _Layer]:
+    """Every policy layer that applies to this caller, evaluated (E2 stage order; SCPs never bind services)."""
+    request, caller, action_text = inp.request, inp.request.caller, inp.request.action
     parts: dict[Layer, _Layer] = {}
     if inp.rcp is not None:
         parts[Layer.RCP] = _org_layer(Layer.RCP, inp.rcp, request, action_text)
@@ -262,73 +281,67 @@ def authorize(inp: AuthzInput) -> StepResult:
             parts[Layer.IDENTITY] = _synthetic_allow(Layer.IDENTITY, "account root user in its own account (E1)")
         elif inp.identity is not None:
             parts[Layer.IDENTITY] = _layer(Layer.IDENTITY, inp.identity, request, action_text)
-        if inp.boundary is not None:
-            parts[Layer.BOUNDARY] = _layer(Layer.BOUNDARY, inp.boundary, request, action_text)
-        if inp.session is not None:
-            parts[Layer.SESSION] = _layer(Layer.SESSION, inp.session, request, action_text)
+        for name, docs in ((Layer.BOUNDARY, inp.boundary), (Layer.SESSION, inp.session)):
+            if docs is not None:
+                parts[name] = _layer(name, docs, request, action_text)
+        if inp.kms and inp.grants is not None:
+            grants = evaluate_grants(inp.grants, request, inp.encryption_context)
+            parts[Layer.GRANT] = _Layer(False, grants.allow, grants.result)
     if inp.vpce is not None:
         parts[Layer.VPCE] = _layer(Layer.VPCE, inp.vpce, request, action_text)
+    return parts
 
-    grant_allow: Tri = False
-    if inp.kms and inp.grants is not None and not is_service:
-        grant_layer = evaluate_grants(inp.grants, request, inp.encryption_context)
-        parts[Layer.GRANT] = _Layer(False, grant_layer.allow, grant_layer.result)
-        grant_allow = grant_layer.allow
 
+def _terms(inp: AuthzInput, parts: dict[Layer, _Layer], resource_name: Layer, is_service: bool) -> _Terms:
+    caller = inp.request.caller
     res = parts[resource_name]
     unknown_res = bool(inp.resource_policy.unknown)
-    identity_allow: Tri = parts[Layer.IDENTITY].allow if Layer.IDENTITY in parts else False
-    limits = tri_and(
-        parts[Layer.BOUNDARY].allow if Layer.BOUNDARY in parts else True,
-        parts[Layer.SESSION].allow if Layer.SESSION in parts else True,
-    )
-    direct = _allow_by(res.decision, _DIRECT_ROLE if is_role else _DIRECT_OTHER, unknown_res)
-    role_grant = _allow_by(res.decision, _ROLE_ROLE if is_role else _ROLE_OTHER, unknown_res)
-    delegation = _allow_by(res.decision, _ACCOUNT, unknown_res)
-    any_grant = tri_or(direct, role_grant, delegation)
+    is_role = caller.type is PrincipalType.ROLE_SESSION
 
-    # The grant path: how the resource side and the identity side combine (E3-E5, K1-K3).
-    if is_service:
-        path = direct
-    elif same_account:
-        via_iam = tri_and(identity_allow, limits) if not inp.kms else tri_and(delegation, identity_allow, limits)
-        path = tri_or(direct, tri_and(role_grant, limits), via_iam, grant_allow)
-    else:
-        grant_iam = tri_and(identity_allow, limits) if inp.cross_account_grant_needs_iam else limits
-        path = tri_or(tri_and(any_grant, identity_allow, limits), tri_and(grant_allow, grant_iam))
+    def allow_of(name: Layer, missing: Tri) -> Tri:
+        return parts[name].allow if name in parts else missing
+
+    return _Terms(
+        kms=inp.kms,
+        service=is_service,
+        same_account=not is_service and caller.account == inp.resource_account,
+        direct=_allow_by(res.decision, _DIRECT_ROLE if is_role else _DIRECT_OTHER, unknown_res),
+        role_grant=_allow_by(res.decision, _ROLE_ROLE if is_role else _ROLE_OTHER, unknown_res),
+        delegation=_allow_by(res.decision, _ACCOUNT, unknown_res),
+        grant=allow_of(Layer.GRANT, False),
+        identity=allow_of(Layer.IDENTITY, False),
+        limits=tri_and(allow_of(Layer.BOUNDARY, True), allow_of(Layer.SESSION, True)),
+        grant_needs_iam=inp.cross_account_grant_needs_iam,
+    )
+
+
+def authorize(inp: AuthzInput) -> StepResult:
+    """Decide one step (one action on one resource by one caller) the way AWS combines its layers.
+
+    Gather: each policy layer is evaluated three-valued into (deny, allow) with its evidence; the
+    non-policy facts (N4, K8-K11, Q3) join as terms of their own. Decide: explicit denies OR-ed, the grant
+    path of this caller form (E3-E5, K1-K3, K7) AND-ed with the layers every call must pass (SCP, RCP, VPC
+    endpoint policy), through :func:`decide`. Blame: every explicit deny, every required layer that does not
+    allow, and the layers of the grant path that fail (``_path_blockers``), in AWS's evaluation order.
+    """
+    is_service = inp.request.caller.type in (PrincipalType.SERVICE, PrincipalType.ANONYMOUS)
+    resource_name = Layer.KEY_POLICY if inp.kms else Layer.RESOURCE
+    parts = _gather(inp, resource_name, is_service)
+    terms = _terms(inp, parts, resource_name, is_service)
+    path = terms.path
+    required = (Layer.RCP, Layer.SCP, Layer.VPCE)  # every call must pass these (O1, O3, N1)
 
     fact_deny, fact_unknowns = _fact_terms(inp.facts)
     explicit = tri_or(fact_deny, *(p.deny for p in parts.values()))
-    allowed = tri_and(
-        path,
-        parts[Layer.SCP].allow if Layer.SCP in parts else True,
-        parts[Layer.RCP].allow if Layer.RCP in parts else True,
-        parts[Layer.VPCE].allow if Layer.VPCE in parts else True,
-    )
+    allowed = tri_and(path, *(parts[name].allow for name in required if name in parts))
     decision = decide(explicit, allowed)
 
-    blocking: list[Blocking] = []
-    for name, part in parts.items():
-        if part.deny is True:
-            blocking.append(Blocking(name, True, part.result.evidence))
-    for name in (Layer.RCP, Layer.SCP, Layer.VPCE):
+    blocking = [Blocking(name, True, part.result.evidence) for name, part in parts.items() if part.deny is True]
+    for name in required:
         if name in parts and parts[name].allow is False and parts[name].deny is not True:
             blocking.append(Blocking(name, False, parts[name].result.evidence, parts[name].result.note))
     if path is False:
-        blocking.extend(
-            _path_blockers(
-                inp,
-                parts,
-                resource_name,
-                same_account,
-                is_service,
-                direct=direct,
-                role_grant=role_grant,
-                delegation=delegation,
-                grant_allow=grant_allow,
-                identity_allow=identity_allow,
-            )
-        )
+        blocking.extend(_path_blockers(parts, resource_name, terms))
     if blocking:
         blocking = _dedupe_sorted(blocking)
     blamed = {b.layer for b in blocking}
@@ -346,8 +359,8 @@ def authorize(inp: AuthzInput) -> StepResult:
         if not unknowns:
             unknowns.append("a layer's outcome could not be determined")
     return StepResult(
-        step=request.action,
-        resource=request.resource,
+        step=inp.request.action,
+        resource=inp.request.resource,
         decision=decision,
         layers=_fact_layers(inp.facts) + tuple(parts[name].result for name in ORDER if name in parts),
         blocking=tuple(blocking),
@@ -355,20 +368,9 @@ def authorize(inp: AuthzInput) -> StepResult:
     )
 
 
-def _path_blockers(
-    inp: AuthzInput,
-    parts: dict[Layer, _Layer],
-    resource_name: Layer,
-    same_account: bool,
-    is_service: bool,
-    *,
-    direct: Tri,
-    role_grant: Tri,
-    delegation: Tri,
-    grant_allow: Tri,
-    identity_allow: Tri,
-) -> list[Blocking]:
-    """Which layers to change when no grant path holds (DESIGN: name the one AWS's message names)."""
+def _path_blockers(parts: dict[Layer, _Layer], resource_name: Layer, t: _Terms) -> list[Blocking]:
+    """Which layers of the grant path to change when it fails (``_Terms.path`` is False): each case of the
+    path, read with the same terms, blames the layer AWS's own message names and notes the alternative."""
     res = parts[resource_name].result
     out: list[Blocking] = []
 
@@ -378,12 +380,12 @@ def _path_blockers(
                 out.append(Blocking(name, False, parts[name].result.evidence))
 
     identity_evidence = parts[Layer.IDENTITY].result.evidence if Layer.IDENTITY in parts else ()
-    if is_service:
+    if t.service:
         return [Blocking(resource_name, False, res.evidence, f"{resource_name} must name the service principal")]
-    if same_account and not inp.kms:
-        if tri_or(direct, role_grant, identity_allow) is False:
+    if t.same_account and not t.kms:
+        if tri_or(t.direct, t.role_grant, t.identity) is False:
             note = ""
-            if delegation is True:
+            if t.delegation is True:
                 note = "the queue policy names the account, which only delegates to IAM (E4)"
             out.append(
                 Blocking(
@@ -396,9 +398,9 @@ def _path_blockers(
             )
         limit_blockers()
         return out
-    if same_account:  # KMS, same account (K1, K2)
-        if tri_or(direct, role_grant, grant_allow) is False:
-            if delegation is False:
+    if t.same_account:  # KMS, same account (K1, K2)
+        if tri_or(t.direct, t.role_grant, t.grant) is False:
+            if t.delegation is False:
                 out.append(
                     Blocking(
                         Layer.KEY_POLICY,
@@ -408,7 +410,7 @@ def _path_blockers(
                         alternative="a KMS grant to the caller would also allow",
                     )
                 )
-            elif identity_allow is False:
+            elif t.identity is False:
                 out.append(
                     Blocking(
                         Layer.IDENTITY,
@@ -421,17 +423,17 @@ def _path_blockers(
         limit_blockers()
         return out
     # Cross account: both sides must allow (E5, K3).
-    if tri_or(direct, role_grant, delegation, grant_allow) is False:
+    if tri_or(t.direct, t.role_grant, t.delegation, t.grant) is False:
         note = (
             "cross-account: the key policy must allow the caller or its account (K3)"
-            if inp.kms
+            if t.kms
             else ("cross-account: the queue policy must allow the caller or its account (E5)")
         )
         out.append(Blocking(resource_name, False, res.evidence, note))
-    if identity_allow is False and not (grant_allow is True and not inp.cross_account_grant_needs_iam):
+    if t.identity is False and not (t.grant is True and not t.grant_needs_iam):
         note = (
             "cross-account: the caller's own account must allow it too (K3)"
-            if inp.kms
+            if t.kms
             else ("cross-account: the caller's own account must allow it too (E5)")
         )
         out.append(Blocking(Layer.IDENTITY, False, identity_evidence, note))
