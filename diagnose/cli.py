@@ -363,7 +363,8 @@ def _render(verdict: Any, fixes: Any, format: Format) -> str:
 
         return json.dumps(verdict_json(verdict, fixes), indent=2) + "\n"
     if format in (Format.mermaid, Format.dot, Format.graph_json):
-        from diagnose.graph import build_graph, explanation, to_dot, to_json, to_mermaid
+        from diagnose.graph import build_graph, explanation
+        from diagnose.render.graph_out import to_dot, to_json, to_mermaid
 
         graph = build_graph(verdict)
         if format is Format.graph_json:
