@@ -20,7 +20,7 @@ from diagnose.authz import Decision
 from diagnose.policy import context_value_error
 from diagnose.snapshot import Snapshot, load, merge, save
 from diagnose.sqs import parse_action
-from diagnose.verdict import Assumptions, Query, diagnose
+from diagnose.verdict import Assumptions, Query
 
 if TYPE_CHECKING:
     from diagnose.collect import Collection
@@ -302,7 +302,7 @@ def why_denied(
     quiet: QuietOpt = False,
 ) -> None:
     """Will PRINCIPAL's call to QUEUE succeed? If not: the error it sees, every blocking layer, proven fixes."""
-    from diagnose.remedy import propose
+    from diagnose.api import why_denied
 
     try:
         ctx = _context(context, absent)
@@ -349,8 +349,8 @@ def why_denied(
             session_policy=policy_doc,
             session_name=session_name,
         )
-        verdict = diagnose(world, query, assumptions)
-        fixes = propose(world, verdict, assumptions)
+        answer = why_denied(world, query, assumptions)
+        verdict, fixes = answer.verdict, answer.remedy
     except ValueError as err:
         raise _fail(str(err)) from None
     typer.echo(_render(verdict, fixes, format), nl=False)
@@ -487,7 +487,7 @@ def preflight_command(
 
     Exit codes: 0 works as is, 1 changes needed (and a verified change set is shown), 3 inconclusive, 2 bad input.
     """
-    from diagnose.preflight import preflight
+    from diagnose.api import preflight
     from diagnose.render.preflight_out import preflight_json, render_preflight_markdown, render_preflight_text
     from diagnose.subject import subject_of
 
@@ -568,8 +568,8 @@ def who_can_command(
     Those that pass the SQS step but fail at KMS, and the inconclusive ones, are listed apart. Exit code 0
     (2 for bad input).
     """
+    from diagnose.api import who_can
     from diagnose.render.whocan_out import render_whocan_text, whocan_json
-    from diagnose.whocan import who_can
 
     try:
         parsed_action = parse_action(action)
