@@ -8,15 +8,27 @@ with conditions. Target: at least 15,000 evaluations per second in one process, 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import resource
 import statistics
 import time
 import tracemalloc
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from diagnose.authz import AuthzInput, Docs, OrgLevels, authorize
-from diagnose.policy import Caller, PolicyKind, PrincipalType, Request, RequestContext, derive_context, parse_policy
+from diagnose.policy import (
+    Caller,
+    Policy,
+    PolicyKind,
+    PrincipalType,
+    Request,
+    RequestContext,
+    derive_context,
+    parse_policy,
+)
 
 ACCOUNTS = ["111111111111", "222222222222", "333333333333", "444444444444"]
 ACTIONS = [
@@ -32,7 +44,7 @@ QUEUES = [f"arn:aws:sqs:us-east-1:111111111111:q{i}" for i in range(20)]
 
 
 def _condition(rng: random.Random) -> dict[str, Any]:
-    choices = [
+    choices: list[dict[str, Any]] = [
         {"StringEquals": {"aws:PrincipalTag/team": rng.choice(["red", "blue", "green"])}},
         {"StringLike": {"aws:PrincipalArn": f"arn:aws:iam::{rng.choice(ACCOUNTS)}:role/app-*"}},
         {"Bool": {"aws:SecureTransport": "true"}},
@@ -74,44 +86,69 @@ def _doc(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def build(seed: int, count: int) -> list[AuthzInput]:
+# The documents of every request: (origin, kind) of each, in the order ``documents`` makes them.
+SLOTS: tuple[tuple[str, PolicyKind], ...] = (
+    ("identity", PolicyKind.IDENTITY),
+    ("queue policy", PolicyKind.RESOURCE),
+    ("scp root", PolicyKind.SCP),
+    ("scp ou", PolicyKind.SCP),
+    ("rcp", PolicyKind.RCP),
+)
+
+
+def documents(rng: random.Random) -> tuple[dict[str, Any], ...]:
+    """The five documents (JSON objects) of ``SLOTS``: identity, queue policy, SCP root, SCP OU, RCP."""
+    identity = _doc(_statements(rng, 10, principal=False, effect_deny=0.1))
+    queue = _doc(_statements(rng, 10, principal=True, effect_deny=0.1))
+    scp_root = _doc(
+        [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            *_statements(rng, 4, principal=False, effect_deny=0.8),
+        ]
+    )
+    scp_ou = _doc(
+        [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            *_statements(rng, 4, principal=False, effect_deny=0.8),
+        ]
+    )
+    rcp = _doc(
+        [
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+            *_statements(rng, 9, principal=True, effect_deny=0.9),
+        ]
+    )
+    return identity, queue, scp_root, scp_ou, rcp
+
+
+def parse_documents(docs: Sequence[Any]) -> tuple[Policy, ...]:
+    """``parse_policy`` of each document of ``SLOTS`` (objects or JSON text)."""
+    return tuple(parse_policy(d, origin=origin, kind=kind) for d, (origin, kind) in zip(docs, SLOTS, strict=True))
+
+
+def with_policies(inp: AuthzInput, policies: Sequence[Policy]) -> AuthzInput:
+    """``inp`` with its layers made of ``policies`` (parsed from the documents of ``SLOTS``)."""
+    identity, queue, scp_root, scp_ou, rcp = policies
+    return dataclasses.replace(
+        inp,
+        resource_policy=Docs((queue,)),
+        identity=Docs((identity,)),
+        scp=OrgLevels((("root", Docs((scp_root,))), ("ou", Docs((scp_ou,))))),
+        rcp=OrgLevels((("root", Docs((rcp,))),)),
+    )
+
+
+@dataclass(frozen=True)
+class Workload:
+    documents: tuple[dict[str, Any], ...]  # of SLOTS, shared by every request
+    inputs: list[AuthzInput]  # each with the documents parsed once, shared
+
+
+def generate(seed: int, count: int) -> Workload:
+    """The seeded documents and ``count`` requests against them."""
     rng = random.Random(seed)
-    identity = parse_policy(
-        _doc(_statements(rng, 10, principal=False, effect_deny=0.1)), origin="identity", kind=PolicyKind.IDENTITY
-    )
-    queue = parse_policy(
-        _doc(_statements(rng, 10, principal=True, effect_deny=0.1)), origin="queue policy", kind=PolicyKind.RESOURCE
-    )
-    scp_root = parse_policy(
-        _doc(
-            [
-                {"Effect": "Allow", "Action": "*", "Resource": "*"},
-                *_statements(rng, 4, principal=False, effect_deny=0.8),
-            ]
-        ),
-        origin="scp root",
-        kind=PolicyKind.SCP,
-    )
-    scp_ou = parse_policy(
-        _doc(
-            [
-                {"Effect": "Allow", "Action": "*", "Resource": "*"},
-                *_statements(rng, 4, principal=False, effect_deny=0.8),
-            ]
-        ),
-        origin="scp ou",
-        kind=PolicyKind.SCP,
-    )
-    rcp = parse_policy(
-        _doc(
-            [
-                {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
-                *_statements(rng, 9, principal=True, effect_deny=0.9),
-            ]
-        ),
-        origin="rcp",
-        kind=PolicyKind.RCP,
-    )
+    docs = documents(rng)
+    identity, queue, scp_root, scp_ou, rcp = parse_documents(docs)
     scps = OrgLevels((("root", Docs((scp_root,))), ("ou", Docs((scp_ou,)))))
     rcps = OrgLevels((("root", Docs((rcp,))),))
     inputs = []
@@ -146,7 +183,11 @@ def build(seed: int, count: int) -> list[AuthzInput]:
                 rcp=rcps,
             )
         )
-    return inputs
+    return Workload(docs, inputs)
+
+
+def build(seed: int, count: int) -> list[AuthzInput]:
+    return generate(seed, count).inputs
 
 
 def main() -> None:
@@ -155,16 +196,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    inputs = build(args.seed, args.requests)
-    statements = sum(
-        len(p.statements)
-        for p in (
-            *inputs[0].identity.policies,  # type: ignore[union-attr]
-            *inputs[0].resource_policy.policies,
-            *(p for _, d in inputs[0].scp.levels for p in d.policies),  # type: ignore[union-attr]
-            *(p for _, d in inputs[0].rcp.levels for p in d.policies),  # type: ignore[union-attr]
-        )
-    )
+    work = generate(args.seed, args.requests)
+    inputs = work.inputs
+    statements = sum(len(p.statements) for p in parse_documents(work.documents))
     rates: list[float] = []
     decisions: dict[str, int] = {}
     for _ in range(args.repeat):

@@ -278,12 +278,18 @@ class _At:
                 raise c.child(k).fail("expected a string value")
         return dict(c.value)
 
-    def checked_policy(self, key: str, kind: PolicyKind) -> Any:
-        """The policy document at ``key``, validated now as AWS would (errors name file and JSON path)."""
+    def checked_policy(self, key: str, kind: PolicyKind, *, as_written: bool = False) -> Any:
+        """The policy document at ``key``, validated now as AWS would (errors name file and JSON path).
+
+        The form validated is the form the engine parses later, so that its parse reuses this one
+        (``parse_policy`` caches by content): the decoded document, or with ``as_written`` the value as it
+        stands in the snapshot (a queue's ``Policy`` attribute stays JSON text).
+        """
         document = self.policy(key)
         if document is not None:
+            written = self.child(key).value if as_written else document
             try:
-                parse_policy(document, origin=f"{self.origin}: {self.child(key).path}", kind=kind)
+                parse_policy(written, origin=f"{self.origin}: {self.child(key).path}", kind=kind)
             except PolicyError as err:
                 raise SnapshotError(str(err)) from None
         return document
@@ -333,7 +339,8 @@ def _queue(at: _At) -> Queue:
     if attrs is None:
         raise at.child("attributes").fail("required object is missing (GetQueueAttributes output)")
     if attrs.get("Policy"):
-        at.child("attributes").checked_policy("Policy", PolicyKind.RESOURCE)  # validated now, with its path
+        # validated now, with its path, as the text the engine parses
+        at.child("attributes").checked_policy("Policy", PolicyKind.RESOURCE, as_written=True)
     return Queue(arn=arn, url=at.str_("url", required=False), attributes=attrs)
 
 

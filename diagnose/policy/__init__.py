@@ -2,7 +2,8 @@
 
 It knows nothing about SQS or KMS and never calls AWS. Public API:
 
-- ``parse_policy(document, origin=..., kind=...) -> Policy`` (raises ``PolicyError``)
+- ``parse_policy(document, origin=..., kind=...) -> Policy`` (raises ``PolicyError``); a document already
+  parsed is not parsed again (bounded cache by content: ``parse_cache_info()``, ``clear_parse_cache()``)
 - ``evaluate_statement(policy, statement, request) -> StatementResult``
 - ``evaluate_policies(policies, request) -> PolicyDecision``
   (both complete the request context with ``derive_context`` first; deriving twice changes nothing)
@@ -43,12 +44,13 @@ from diagnose.policy.model import (
     tri_not,
     tri_or,
 )
-from diagnose.policy.parse import parse_policy
+from diagnose.policy.parse import ParseCacheInfo, clear_parse_cache, parse_cache_info, parse_policy
 
 __all__ = [
     "TYPED_KEYS",
     "Caller",
     "Condition",
+    "ParseCacheInfo",
     "Policy",
     "PolicyDecision",
     "PolicyError",
@@ -62,6 +64,7 @@ __all__ = [
     "Statement",
     "StatementResult",
     "Tri",
+    "clear_parse_cache",
     "context_value_error",
     "derive_context",
     "evaluate_condition",
@@ -72,6 +75,7 @@ __all__ = [
     "match_principal",
     "match_resource",
     "not_principal_applies",
+    "parse_cache_info",
     "parse_policy",
     "tri_and",
     "tri_not",

@@ -3,11 +3,15 @@
 The compiled form is kept on the (immutable) statement and policy objects themselves, outside their
 dataclass fields, so it never affects equality, hashing or repr. Objects built without
 ``parse_policy`` (or copied with ``dataclasses.replace``) are compiled on first use.
+
+Compiling is lazy and in two stages, so that validating a document (``parse_policy``) costs no compiling
+and a document is compiled only as far as requests need it: a policy's statements get their action and
+resource matchers when the policy is first evaluated; a statement gets its principal and condition
+matchers (``CompiledStatement.complete``) when a request first reaches it. Compiling never raises for
+a document ``parse_policy`` accepted.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from diagnose.policy.conditions import REASON_VARIABLE, CompiledCondition
 from diagnose.policy.match import CompiledPrincipals, Matcher, compile_principals, glob_matcher, glob_union
@@ -23,13 +27,29 @@ def _never(_: str) -> bool:
     return False
 
 
+_UNION_LIMIT = 20_000
+_unions: dict[tuple[tuple[str, ...], bool], Matcher] = {}
+
+
+def _union(patterns: tuple[str, ...], ignore_case: bool) -> Matcher:
+    """``glob_union``, remembered by its patterns (documents repeat their Action and Resource lists)."""
+    key = (patterns, ignore_case)
+    m = _unions.get(key)
+    if m is None:
+        if len(_unions) >= _UNION_LIMIT:
+            _unions.clear()
+        m = _unions[key] = glob_union(patterns, ignore_case=ignore_case)
+    return m
+
+
 def _action_matcher(patterns: tuple[str, ...]) -> Matcher:
-    return glob_union(patterns, ignore_case=True)
+    return _union(patterns, True)
 
 
 class CompiledStatement:
     __slots__ = (
         "action_match",
+        "completed",
         "conditions",
         "deny",
         "not_principal",
@@ -42,6 +62,7 @@ class CompiledStatement:
     )
 
     def __init__(self, statement: Statement, version: str | None) -> None:
+        """The action and resource tests only; ``complete`` adds the principal and condition tests."""
         self.statement = statement
         self.version = version
         self.deny = statement.effect == "Deny"
@@ -62,15 +83,24 @@ class CompiledStatement:
                 static.append(p)
             else:
                 templates.append(t)
-        self.resource_static: Matcher = glob_union(tuple(static)) if static else _never
+        self.resource_static: Matcher = _union(tuple(static), False) if static else _never
         self.resource_templates: tuple[Template, ...] = tuple(templates)
-        self.principal: CompiledPrincipals | None = (
-            compile_principals(statement.principal) if statement.principal is not None else None
-        )
-        self.not_principal: CompiledPrincipals | None = (
-            compile_principals(statement.not_principal) if statement.not_principal is not None else None
-        )
-        self.conditions = tuple(CompiledCondition(c, version) for c in statement.conditions)
+        self.completed = False
+
+    def complete(self) -> CompiledStatement:
+        """Compile the principal and condition tests (once); ``principal``, ``not_principal`` and
+        ``conditions`` exist only after this."""
+        if not self.completed:
+            statement = self.statement
+            self.principal: CompiledPrincipals | None = (
+                compile_principals(statement.principal) if statement.principal is not None else None
+            )
+            self.not_principal: CompiledPrincipals | None = (
+                compile_principals(statement.not_principal) if statement.not_principal is not None else None
+            )
+            self.conditions = tuple(CompiledCondition(c, self.version) for c in statement.conditions)
+            self.completed = True
+        return self
 
     def static_resource(self, arn: str) -> Tri:
         """The resource test as far as it is known without the context: True/False, or None if it
@@ -99,7 +129,8 @@ class CompiledStatement:
         return None, Residual(unknown.key, element, written, REASON_VARIABLE)
 
 
-def compiled_statement(statement: Statement, version: str | None) -> CompiledStatement:
+def _stage_one(statement: Statement, version: str | None) -> CompiledStatement:
+    """The statement's compiled form, at least its action and resource tests (cached on the statement)."""
     cached = statement.__dict__.get(_STMT_ATTR)
     if isinstance(cached, CompiledStatement) and cached.version == version:
         return cached
@@ -108,13 +139,34 @@ def compiled_statement(statement: Statement, version: str | None) -> CompiledSta
     return compiled
 
 
-@dataclass(slots=True)
+def compiled_statement(statement: Statement, version: str | None) -> CompiledStatement:
+    """The statement fully compiled (cached on the statement)."""
+    return _stage_one(statement, version).complete()
+
+
 class CompiledPolicy:
-    statements: tuple[CompiledStatement, ...]
-    has_principal: bool
-    # (lower-case action, resource) -> statements whose action matches and whose resource may match,
-    # each with its static resource result (None: resolve the policy variables per request)
-    index: dict[tuple[str, str], tuple[tuple[CompiledStatement, Tri], ...]]
+    """A policy's statements compiled on first use, with an index of the statements each (action,
+    resource) reaches. Holds nothing of the policy's origin, so policies with the same parsed body
+    (``parse_policy`` of the same document under different names) share one."""
+
+    __slots__ = ("_statements", "has_principal", "index", "source", "version")
+
+    def __init__(self, source: tuple[Statement, ...], version: str | None, has_principal: bool) -> None:
+        self.source = source
+        self.version = version
+        self.has_principal = has_principal
+        self._statements: tuple[CompiledStatement, ...] | None = None
+        # (lower-case action, resource) -> statements whose action matches and whose resource may match,
+        # each with its static resource result (None: resolve the policy variables per request)
+        self.index: dict[tuple[str, str], tuple[tuple[CompiledStatement, Tri], ...]] = {}
+
+    @property
+    def statements(self) -> tuple[CompiledStatement, ...]:
+        """Every statement, compiled at least as far as its action and resource tests."""
+        found = self._statements
+        if found is None:
+            found = self._statements = tuple(_stage_one(s, self.version) for s in self.source)
+        return found
 
     def candidates(self, action: str, resource: str) -> tuple[tuple[CompiledStatement, Tri], ...]:
         key = (action, resource)
@@ -126,7 +178,7 @@ class CompiledPolicy:
                     continue
                 r = cs.static_resource(resource)
                 if r is not False:
-                    out.append((cs, r))
+                    out.append((cs.complete(), r))
             found = tuple(out)
             if len(self.index) >= _INDEX_LIMIT:
                 self.index.clear()
@@ -135,13 +187,16 @@ class CompiledPolicy:
 
 
 def compiled_policy(policy: Policy) -> CompiledPolicy:
+    """The policy's compiled form (cached on the policy; nothing is compiled until it is evaluated)."""
     cached = policy.__dict__.get(_POLICY_ATTR)
     if isinstance(cached, CompiledPolicy):
         return cached
-    compiled = CompiledPolicy(
-        statements=tuple(compiled_statement(s, policy.version) for s in policy.statements),
-        has_principal=policy.kind.has_principal,
-        index={},
-    )
+    compiled = CompiledPolicy(policy.statements, policy.version, policy.kind.has_principal)
     object.__setattr__(policy, _POLICY_ATTR, compiled)
     return compiled
+
+
+def share_compiled(policy: Policy, compiled: CompiledPolicy) -> None:
+    """Give ``policy`` an existing compiled form; it must come from a policy with the same statements,
+    version and kind (``parse_policy`` uses this for a document it has already parsed)."""
+    object.__setattr__(policy, _POLICY_ATTR, compiled)

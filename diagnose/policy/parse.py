@@ -1,17 +1,27 @@
 """Parsing and validating policy documents: accept what AWS accepts, reject what it rejects.
 
 Every rejection is a ``PolicyError`` naming the JSON path of the offending element, e.g.
-``Statement[2].Condition.StringEquals``. The parsed policy is compiled for evaluation on the way out.
+``Statement[2].Condition.StringEquals``. The parsed policy is compiled for evaluation lazily, on first use
+(see ``diagnose.policy.compiled``).
+
+A document is parsed once: ``parse_policy`` keeps the parsed statements (and their compiled form) of the
+documents it accepted in a bounded LRU cache keyed by the document's content and kind, and a later
+``parse_policy`` of the same content, under any origin, returns a new ``Policy`` with that origin around
+the same immutable statements. Rejected documents are not cached: they raise on every parse.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
-from typing import NoReturn
+from dataclasses import dataclass
+from typing import Literal, NoReturn
 
-from diagnose.policy.compiled import compiled_policy
-from diagnose.policy.conditions import parse_operator, value_error
+from diagnose.policy.compiled import CompiledPolicy, compiled_policy, share_compiled
+from diagnose.policy.conditions import OperatorSpec, parse_operator, value_error
 from diagnose.policy.match import principal_form_error
 from diagnose.policy.model import Condition, Effect, Policy, PolicyError, PolicyKind, PrincipalSet, Statement
 
@@ -60,41 +70,61 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Value families whose condition values ``value_error`` checks (the others take any string).
+_CHECKED_FAMILIES = frozenset({"numeric", "date", "bool", "null", "ip"})
+_OPERATOR_LIMIT = 1024
+_operators: dict[str, tuple[OperatorSpec, Literal["ForAnyValue", "ForAllValues"] | None, bool]] = {}
+
+
+def _operator(operator: str) -> tuple[OperatorSpec, Literal["ForAnyValue", "ForAllValues"] | None, bool]:
+    """``parse_operator``, remembered for the operators it accepted (``ValueError`` if unknown)."""
+    found = _operators.get(operator)
+    if found is None:
+        found = parse_operator(operator)
+        if len(_operators) >= _OPERATOR_LIMIT:
+            _operators.clear()
+        _operators[operator] = found
+    return found
+
+
 class _Parser:
+    """Validation, with every check in the order of the rules and the JSON path of an element built only
+    when that element is rejected (so a valid document costs no path strings)."""
+
     def __init__(self, origin: str, kind: PolicyKind) -> None:
         self.origin = origin
         self.kind = kind
         self.version: str | None = None
+        self.has_principal = kind.has_principal
+        self.needs_principal = kind in _NEEDS_PRINCIPAL
+        self.needs_resource = kind in _NEEDS_RESOURCE
 
     def fail(self, path: str, message: str) -> NoReturn:
         raise PolicyError(self.origin, path, message)
 
     # ------------------------------------------------------------------ helpers
 
-    def strings(self, value: object, path: str, what: str) -> tuple[str, ...]:
-        """A string or a non-empty list of non-empty strings."""
+    def strings(self, value: object, base: str, what: str) -> tuple[str, ...]:
+        """``base.what``: a string or a non-empty list of non-empty strings."""
         if isinstance(value, str):
-            items: list[object] = [value]
-        elif isinstance(value, list):
             if not value:
-                self.fail(path, f"{what} must not be an empty list")
-            items = value
-        else:
-            self.fail(path, f"{what} must be a string or a list of strings, not {_type_name(value)}")
-        out: list[str] = []
-        for i, item in enumerate(items):
-            p = f"{path}[{i}]" if isinstance(value, list) else path
+                self.fail(f"{base}.{what}", f"{what} must not be empty")
+            return (value,)
+        if not isinstance(value, list):
+            self.fail(f"{base}.{what}", f"{what} must be a string or a list of strings, not {_type_name(value)}")
+        if not value:
+            self.fail(f"{base}.{what}", f"{what} must not be an empty list")
+        for i, item in enumerate(value):
             if not isinstance(item, str):
-                self.fail(p, f"{what} must be a string, not {_type_name(item)}")
+                self.fail(f"{base}.{what}[{i}]", f"{what} must be a string, not {_type_name(item)}")
             if not item:
-                self.fail(p, f"{what} must not be empty")
-            out.append(item)
-        return tuple(out)
+                self.fail(f"{base}.{what}[{i}]", f"{what} must not be empty")
+        return tuple(value)
 
     # ------------------------------------------------------------------ document
 
     def document(self, doc: object) -> Policy:
-        if not isinstance(doc, Mapping):
+        if not (type(doc) is dict or isinstance(doc, Mapping)):
             self.fail("", f"a policy document must be a JSON object, not {_type_name(doc)}")
         for key in doc:
             if key not in _TOP_KEYS:
@@ -110,13 +140,13 @@ class _Parser:
             self.fail("Statement", "missing Statement")
         raw = doc["Statement"]
         statements: list[Statement] = []
-        if isinstance(raw, Mapping):
-            statements.append(self.statement(raw, 0, "Statement"))
+        if type(raw) is dict or isinstance(raw, Mapping):
+            statements.append(self.statement(raw, 0, None))
         elif isinstance(raw, list):
             if not raw:
                 self.fail("Statement", "Statement must not be empty")
             for i, item in enumerate(raw):
-                statements.append(self.statement(item, i, f"Statement[{i}]"))
+                statements.append(self.statement(item, i, i))
         else:
             self.fail("Statement", f"Statement must be an object or a list of objects, not {_type_name(raw)}")
         return Policy(
@@ -129,8 +159,10 @@ class _Parser:
 
     # ------------------------------------------------------------------ statement
 
-    def statement(self, st: object, index: int, path: str) -> Statement:
-        if not isinstance(st, Mapping):
+    def statement(self, st: object, index: int, position: int | None) -> Statement:
+        """The statement at ``Statement[position]``, or at ``Statement`` itself when ``position`` is None."""
+        path = "Statement" if position is None else f"Statement[{position}]"
+        if not (type(st) is dict or isinstance(st, Mapping)):
             self.fail(path, f"a statement must be an object, not {_type_name(st)}")
         for key in st:
             if key not in _STATEMENT_KEYS:
@@ -151,24 +183,24 @@ class _Parser:
 
         principal = not_principal = None
         has_p, has_np = "Principal" in st, "NotPrincipal" in st
-        if (has_p or has_np) and not self.kind.has_principal:
+        if (has_p or has_np) and not self.has_principal:
             name = "Principal" if has_p else "NotPrincipal"
             self.fail(f"{path}.{name}", f"{name} is not allowed in a {self.kind.value} policy")
         if has_p and has_np:
             self.fail(path, "a statement cannot have both Principal and NotPrincipal")
         if has_p:
-            principal = self.principal(st["Principal"], f"{path}.Principal")
+            principal = self.principal(st["Principal"], path, "Principal")
         elif has_np:
             if effect == "Allow":
                 self.fail(
                     f"{path}.NotPrincipal",
                     'NotPrincipal with "Allow" is rejected; use Principal "*" with an aws:PrincipalArn condition',
                 )
-            not_principal = self.principal(st["NotPrincipal"], f"{path}.NotPrincipal")
-        elif self.kind in _NEEDS_PRINCIPAL:
+            not_principal = self.principal(st["NotPrincipal"], path, "NotPrincipal")
+        elif self.needs_principal:
             self.fail(f"{path}.Principal", f"missing Principal (required in a {self.kind.value} policy)")
 
-        conditions = self.conditions(st.get("Condition"), f"{path}.Condition") if "Condition" in st else ()
+        conditions = self.conditions(st.get("Condition"), path) if "Condition" in st else ()
         return Statement(
             index=index,
             sid=sid,
@@ -189,7 +221,7 @@ class _Parser:
         if not has_a and not has_na:
             self.fail(f"{path}.Action", "missing Action or NotAction")
         name = "Action" if has_a else "NotAction"
-        values = self.strings(st[name], f"{path}.{name}", name)
+        values = self.strings(st[name], path, name)
         for i, a in enumerate(values):
             if a == "*":
                 continue
@@ -204,29 +236,31 @@ class _Parser:
         if has_r and has_nr:
             self.fail(path, "a statement cannot have both Resource and NotResource")
         if not has_r and not has_nr:
-            if self.kind in _NEEDS_RESOURCE:
+            if self.needs_resource:
                 self.fail(
                     f"{path}.Resource",
                     f"missing Resource or NotResource (required in a {self.kind.value} policy)",
                 )
             return None, None
         name = "Resource" if has_r else "NotResource"
-        values = self.strings(st[name], f"{path}.{name}", name)
+        values = self.strings(st[name], path, name)
         for i, r in enumerate(values):
             if r != "*" and not r.startswith("arn:") and not r.startswith("${"):
                 p = f"{path}.{name}[{i}]" if isinstance(st[name], list) else f"{path}.{name}"
                 self.fail(p, f'{r!r} is not "*" or an ARN')
         return (values, None) if has_r else (None, values)
 
-    def principal(self, value: object, path: str) -> PrincipalSet:
+    def principal(self, value: object, base: str, element: str) -> PrincipalSet:
+        """The ``Principal`` or ``NotPrincipal`` (``element``) of the statement at ``base``."""
         if isinstance(value, str):
             if value != "*":
-                self.fail(path, f'a Principal string must be "*", not {value!r} (use {{"AWS": ...}})')
+                self.fail(f"{base}.{element}", f'a Principal string must be "*", not {value!r} (use {{"AWS": ...}})')
             return PrincipalSet(wildcard=True)
-        if not isinstance(value, Mapping):
-            self.fail(path, f'Principal must be "*" or an object, not {_type_name(value)}')
+        if not (type(value) is dict or isinstance(value, Mapping)):
+            self.fail(f"{base}.{element}", f'Principal must be "*" or an object, not {_type_name(value)}')
         if not value:
-            self.fail(path, "Principal must not be empty")
+            self.fail(f"{base}.{element}", "Principal must not be empty")
+        path = f"{base}.{element}"
         fields: dict[str, tuple[str, ...]] = {}
         for key, raw in value.items():
             if key not in _PRINCIPAL_KEYS:
@@ -234,7 +268,7 @@ class _Parser:
                     f"{path}.{key}",
                     f"unknown principal type {key!r} (expected AWS, Service, Federated, CanonicalUser)",
                 )
-            fields[key] = self.strings(raw, f"{path}.{key}", key)
+            fields[key] = self.strings(raw, path, key)
         aws = fields.get("AWS", ())
         for i, entry in enumerate(aws):
             err = principal_form_error(entry)
@@ -254,38 +288,39 @@ class _Parser:
             canonical_user=fields.get("CanonicalUser", ()),
         )
 
-    def conditions(self, block: object, path: str) -> tuple[Condition, ...]:
-        if not isinstance(block, Mapping):
-            self.fail(path, f"Condition must be an object, not {_type_name(block)}")
+    def conditions(self, block: object, base: str) -> tuple[Condition, ...]:
+        """The ``Condition`` block of the statement at ``base``."""
+        if not (type(block) is dict or isinstance(block, Mapping)):
+            self.fail(f"{base}.Condition", f"Condition must be an object, not {_type_name(block)}")
         out: list[Condition] = []
         for operator, keys in block.items():
-            op_path = f"{path}.{operator}"
             if not isinstance(operator, str):
-                self.fail(op_path, "a condition operator must be a string")
+                self.fail(f"{base}.Condition.{operator}", "a condition operator must be a string")
             try:
-                spec, qualifier, if_exists = parse_operator(operator)
+                spec, qualifier, if_exists = _operator(operator)
             except ValueError as exc:
-                self.fail(op_path, str(exc))
-            if not isinstance(keys, Mapping):
+                self.fail(f"{base}.Condition.{operator}", str(exc))
+            if not (type(keys) is dict or isinstance(keys, Mapping)):
                 self.fail(
-                    op_path,
+                    f"{base}.Condition.{operator}",
                     f"the value of {operator} must be an object of condition keys, not {_type_name(keys)}",
                 )
+            checked = spec.family in _CHECKED_FAMILIES
             for key, raw in keys.items():
-                key_path = f"{op_path}.{key}"
                 if not isinstance(key, str) or not key.strip():
-                    self.fail(key_path, "a condition key must be a non-empty string")
-                values = self.condition_values(raw, key_path)
-                for i, v in enumerate(values):
-                    err = value_error(spec, v)
-                    if err is not None:
-                        p = f"{key_path}[{i}]" if isinstance(raw, list) else key_path
-                        self.fail(p, f"{err} (operator {spec.name})")
-                base = spec.name
+                    self.fail(f"{base}.Condition.{operator}.{key}", "a condition key must be a non-empty string")
+                values = self.condition_values(raw, base, operator, key)
+                if checked:
+                    for i, v in enumerate(values):
+                        err = value_error(spec, v)
+                        if err is not None:
+                            key_path = f"{base}.Condition.{operator}.{key}"
+                            p = f"{key_path}[{i}]" if isinstance(raw, list) else key_path
+                            self.fail(p, f"{err} (operator {spec.name})")
                 out.append(
                     Condition(
                         operator=operator,
-                        base=base,
+                        base=spec.name,
                         qualifier=qualifier,
                         if_exists=if_exists,
                         key=key,
@@ -294,13 +329,16 @@ class _Parser:
                 )
         return tuple(out)
 
-    def condition_values(self, raw: object, path: str) -> tuple[str, ...]:
-        items = raw if isinstance(raw, list) else [raw]
-        if isinstance(raw, list) and not raw:
-            self.fail(path, "condition values must not be an empty list")
+    def condition_values(self, raw: object, base: str, operator: str, key: str) -> tuple[str, ...]:
+        """The values of ``key`` under ``operator`` in the Condition block of the statement at ``base``."""
+        if isinstance(raw, str):
+            return (raw,)
+        is_list = isinstance(raw, list)
+        if is_list and not raw:
+            self.fail(f"{base}.Condition.{operator}.{key}", "condition values must not be an empty list")
+        items: list[object] = raw if isinstance(raw, list) else [raw]
         out: list[str] = []
         for i, item in enumerate(items):
-            p = f"{path}[{i}]" if isinstance(raw, list) else path
             if isinstance(item, str):
                 out.append(item)
             elif isinstance(item, bool):
@@ -308,15 +346,133 @@ class _Parser:
             elif isinstance(item, (int, float)):
                 out.append(json.dumps(item))
             else:
-                self.fail(p, f"a condition value must be a string, number or boolean, not {_type_name(item)}")
+                key_path = f"{base}.Condition.{operator}.{key}"
+                self.fail(
+                    f"{key_path}[{i}]" if is_list else key_path,
+                    f"a condition value must be a string, number or boolean, not {_type_name(item)}",
+                )
         return tuple(out)
 
 
-def parse_policy(document: str | Mapping[str, object], *, origin: str, kind: PolicyKind) -> Policy:
-    """Parse and validate a policy document (JSON text or an already-decoded object).
+# --------------------------------------------------------------------------- reuse of parsed documents
 
-    Raises ``PolicyError`` for anything AWS would reject; never any other exception.
-    """
+CACHE_ENTRIES = 4096  # documents
+CACHE_CHARS = 8_000_000  # total length of the cached documents' keys (about the size of their JSON text)
+
+# (kind, form, content). JSON text ("text", "bytes") is its own key. A decoded document ("object", a dict)
+# is keyed by ``marshal.dumps(document, 2)``: a byte string of its content, about 3 times as fast as
+# ``repr`` or ``json.dumps`` and unlike them exact: it tells a list from a tuple, the key "1" from the key
+# 1, True from 1, keeps the order of the keys (which is the order of ``Statement.conditions``), accepts
+# only the exact built-in types (a str or dict subclass, or any other object, means: do not cache), and
+# version 2 has no back-references, so the bytes depend on the content only, not on which objects are
+# shared. The content is immutable, so editing a document after parsing it cannot reach the cache: the
+# edited document has another key.
+_MARSHAL_VERSION = 2
+_Key = tuple[PolicyKind, str, "str | bytes"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """What a policy is apart from its origin; shared by every policy parsed from the same content."""
+
+    statements: tuple[Statement, ...]
+    version: str | None
+    id: str | None
+    compiled: CompiledPolicy
+
+    def policy(self, origin: str, kind: PolicyKind) -> Policy:
+        policy = Policy(origin=origin, kind=kind, statements=self.statements, version=self.version, id=self.id)
+        share_compiled(policy, self.compiled)
+        return policy
+
+
+@dataclass(frozen=True)
+class ParseCacheInfo:
+    hits: int
+    misses: int
+    entries: int
+    chars: int
+    max_entries: int
+    max_chars: int
+
+
+class ParseCache:
+    """A thread-safe LRU of parsed documents, bounded in entries and in the total size of their keys."""
+
+    def __init__(self, max_entries: int = CACHE_ENTRIES, max_chars: int = CACHE_CHARS) -> None:
+        self.max_entries = max_entries
+        self.max_chars = max_chars
+        self._entries: OrderedDict[_Key, _Body] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: _Key) -> _Body | None:
+        with self._lock:
+            body = self._entries.get(key)
+            if body is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._entries.move_to_end(key)
+            return body
+
+    def put(self, key: _Key, body: _Body) -> None:
+        size = len(key[2])
+        if size > self.max_chars or self.max_entries <= 0:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return
+            self._entries[key] = body
+            self._chars += size
+            while len(self._entries) > self.max_entries or self._chars > self.max_chars:
+                old, _ = self._entries.popitem(last=False)
+                self._chars -= len(old[2])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._chars = 0
+            self.hits = self.misses = 0
+
+    def info(self) -> ParseCacheInfo:
+        with self._lock:
+            return ParseCacheInfo(
+                self.hits, self.misses, len(self._entries), self._chars, self.max_entries, self.max_chars
+            )
+
+
+_CACHE = ParseCache()
+
+
+def parse_cache_info() -> ParseCacheInfo:
+    """Hits, misses and size of the cache of parsed documents."""
+    return _CACHE.info()
+
+
+def clear_parse_cache() -> None:
+    """Forget every parsed document (the next ``parse_policy`` of each parses it again)."""
+    _CACHE.clear()
+
+
+def _cache_key(document: object, kind: PolicyKind) -> _Key | None:
+    """The document's content as an immutable key, or ``None`` when it is not to be cached."""
+    if isinstance(document, str):
+        return (kind, "text", str(document))
+    if isinstance(document, (bytes, bytearray)):
+        return (kind, "bytes", bytes(document))
+    if type(document) is dict:  # what json.loads makes; other mappings are parsed every time
+        try:
+            return (kind, "object", marshal.dumps(document, _MARSHAL_VERSION))
+        except (ValueError, RecursionError):  # an object marshal does not take, or nested too deeply: uncached
+            return None
+    return None
+
+
+def _parse(document: str | Mapping[str, object], origin: str, kind: PolicyKind) -> Policy:
     parser = _Parser(origin, kind)
     doc: object = document
     if isinstance(document, (str, bytes, bytearray)):
@@ -329,8 +485,23 @@ def parse_policy(document: str | Mapping[str, object], *, origin: str, kind: Pol
         except (ValueError, RecursionError) as exc:
             raise PolicyError(origin, "", f"malformed JSON: {exc}") from None
     try:
-        policy = parser.document(doc)
+        return parser.document(doc)
     except RecursionError:
         raise PolicyError(origin, "", "document nested too deeply") from None
-    compiled_policy(policy)
+
+
+def parse_policy(document: str | Mapping[str, object], *, origin: str, kind: PolicyKind) -> Policy:
+    """Parse and validate a policy document (JSON text or an already-decoded object).
+
+    Raises ``PolicyError`` for anything AWS would reject; never any other exception. A document already
+    accepted (same content, same kind) is not parsed again: see the module docstring.
+    """
+    key = _cache_key(document, kind)
+    if key is not None:
+        body = _CACHE.get(key)
+        if body is not None:
+            return body.policy(origin, kind)
+    policy = _parse(document, origin, kind)
+    if key is not None:
+        _CACHE.put(key, _Body(policy.statements, policy.version, policy.id, compiled_policy(policy)))
     return policy
