@@ -234,7 +234,7 @@ def authorize_facts(action: str, resource: str, facts: tuple[Fact, ...]) -> Step
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Terms:
     """The terms of the grant path of one step, read once from the layers: how the resource side and the
     identity side combine (E3-E5, K1-K3, K7). ``path`` decides with them and ``_path_blockers`` blames with
@@ -344,10 +344,11 @@ def authorize(inp: AuthzInput) -> StepResult:
         blocking.extend(_path_blockers(parts, resource_name, terms))
     if blocking:
         blocking = _dedupe_sorted(blocking)
-    blamed = {b.layer for b in blocking}
-    first = _fact_blocks(tuple(f for f in inp.facts if f.first and f.layer not in blamed))
-    later = _fact_blocks(tuple(f for f in inp.facts if not f.first and f.layer not in blamed))
-    blocking = [*first, *blocking, *later]
+    if inp.facts:
+        blamed = {b.layer for b in blocking}
+        first = _fact_blocks(tuple(f for f in inp.facts if f.first and f.layer not in blamed))
+        later = _fact_blocks(tuple(f for f in inp.facts if not f.first and f.layer not in blamed))
+        blocking = [*first, *blocking, *later]
 
     unknowns: list[str] = []
     if decision is Decision.INCONCLUSIVE:
