@@ -82,8 +82,9 @@ def _lines(verdict: Verdict, fixes: Remedy | None, md: bool) -> list[str]:
             for change in fix.changes:
                 who = f" [account {change.account}]" if change.account else ""
                 out.append(f"{sub}{change.description}{who} — {change.target}")
-                if change.statement is not None:
-                    text = json.dumps(change.statement, indent=2 if md else None)
+                shown = change.statement if change.statement is not None else change.document  # a new policy
+                if shown is not None:
+                    text = json.dumps(shown, indent=2 if md else None)
                     out.extend(["", "```json", text, "```", ""] if md else [f"{sub}  {text}"])
             for t in fix.trade_offs:
                 out.append(f"{sub}trade-off: {t}")
