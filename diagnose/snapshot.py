@@ -697,11 +697,6 @@ def save(snap: Snapshot, path: str | Path, collected: Mapping[str, Any] | None =
     Path(path).write_text(json.dumps(to_json(snap, collected), indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
-def with_entities(snap: Snapshot, **changes: Any) -> Snapshot:
-    """A copy of ``snap`` with some collections replaced (used by fixes, which never mutate)."""
-    return replace(snap, **changes)
-
-
 __all__ = [
     "SCHEMA",
     "VERSION",

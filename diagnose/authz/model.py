@@ -164,10 +164,6 @@ class StepResult:
     reached: bool = True
     notes: tuple[str, ...] = ()
 
-    @property
-    def explicit_deny(self) -> bool:
-        return any(b.explicit for b in self.blocking)
-
 
 def evidence_of(results: tuple[StatementResult, ...]) -> tuple[Evidence, ...]:
     return tuple(Evidence(r.policy.origin, r.statement.label, r.statement.effect, r.statement.index) for r in results)

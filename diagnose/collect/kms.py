@@ -15,8 +15,6 @@ from diagnose.collect.reader import Reader
 from diagnose.managed_keys import AWS_SQS_ALIAS, aws_sqs_key_policy
 from diagnose.snapshot import Gap, Grant, Key
 
-NOT_FOUND = "NotFoundException"
-
 
 @dataclass(frozen=True)
 class KeyRef:

@@ -409,10 +409,6 @@ class CompiledCondition:
         return any(pred(v) is not negated for v in req), None
 
 
-def compile_condition(condition: Condition, version: str | None) -> CompiledCondition:
-    return CompiledCondition(condition, version)
-
-
 def evaluate_condition(
     condition: Condition, context: RequestContext, *, version: str | None = "2012-10-17"
 ) -> tuple[Tri, Residual | None]:

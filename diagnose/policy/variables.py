@@ -91,10 +91,6 @@ def parse_template(text: str, version: str | None) -> Template | None:
     return tuple(parts)
 
 
-def template_keys(template: Template) -> tuple[str, ...]:
-    return tuple(p.written for p in template if isinstance(p, Var))
-
-
 def resolve(template: Template, context: RequestContext) -> str | _Absent | Unknown:
     """Resolve a template against the context into a pattern source (see module docstring)."""
     out: list[str] = []

@@ -29,8 +29,6 @@ class Scope(Enum):
     SHARE = "share"  # pre-flight: what the parties of a share add (queue, key and identity policies, key state)
 
 
-UNUSABLE_KEY = "the key cannot serve the queue as it is (missing, wrong Region, wrong type, or not usable: K8-K11)"
-
 # Request-side keys a deny may test, and that the call itself can satisfy instead (N3, N4).
 _REQUEST_KEYS = frozenset({"aws:securetransport", "aws:sourcevpce"})
 
