@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.policy import PolicyError, PolicyKind, parse_policy
@@ -38,6 +38,11 @@ class SnapshotError(ValueError):
 
 
 # --------------------------------------------------------------------------- model
+
+
+KeyManager = Literal["AWS", "CUSTOMER"]
+PrincipalKind = Literal["role", "user", "root"]
+NodeType = Literal["ROOT", "ORGANIZATIONAL_UNIT", "ACCOUNT"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ class Queue(_ArnNamed):
 class Key(_ArnNamed):
     arn: str
     aliases: tuple[str, ...] = ()
-    manager: str | None = None  # "AWS" | "CUSTOMER"
+    manager: KeyManager | None = None
     state: str | None = None  # KeyState
     spec: str | None = None  # KeySpec
     usage: str | None = None  # KeyUsage
@@ -109,7 +114,7 @@ class Principal(_ArnNamed):
     """An IAM role, user or account root with what decides its permissions."""
 
     arn: str
-    type: str  # role | user | root
+    type: PrincipalKind
     unique_id: str | None = None
     policies: tuple[Document, ...] | None = ()  # None: not read
     boundary: Document | None = None
@@ -124,7 +129,7 @@ class Principal(_ArnNamed):
 @dataclass(frozen=True)
 class OrgNode:
     id: str
-    type: str  # ROOT | ORGANIZATIONAL_UNIT | ACCOUNT
+    type: NodeType
     name: str | None = None
     scps: tuple[Document, ...] | None = ()  # None: not read
     rcps: tuple[Document, ...] | None = ()
@@ -390,7 +395,7 @@ def _key(at: _At) -> Key:
     return Key(
         arn=arn,
         aliases=at.str_list("aliases"),
-        manager=manager,
+        manager=cast(KeyManager | None, manager),  # checked above
         state=at.str_("state", required=False),
         spec=at.str_("spec", required=False),
         usage=at.str_("usage", required=False),
@@ -409,7 +414,7 @@ def _principal(at: _At) -> Principal:
     boundary = at.child("boundary")
     return Principal(
         arn=arn,
-        type=ptype,
+        type=cast(PrincipalKind, ptype),  # checked above
         unique_id=at.str_("unique_id", required=False),
         policies=_documents(at, "policies", "inline"),
         boundary=_document(boundary, "boundary") if boundary.value is not None else None,
@@ -425,7 +430,7 @@ def _org_node(at: _At) -> OrgNode:
         raise at.child("type").fail("expected ROOT, ORGANIZATIONAL_UNIT or ACCOUNT")
     return OrgNode(
         id=at.req_str("id"),
-        type=ntype,
+        type=cast(NodeType, ntype),  # checked above
         name=at.str_("name", required=False),
         scps=_documents(at, "scps", "scp"),
         rcps=_documents(at, "rcps", "rcp"),

@@ -10,7 +10,7 @@ from typing import Literal
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.remedy.statements import Grantee, Role
-from diagnose.snapshot import Document, Principal, Snapshot
+from diagnose.snapshot import Document, Principal, PrincipalKind, Snapshot
 from diagnose.world import SERVICE_RE
 
 
@@ -41,7 +41,7 @@ def hypothetical_role_arn(account: str, name: str, partition: str = "aws") -> st
     return f"arn:{partition}:iam::{account}:role/{name}"
 
 
-def with_principal(snapshot: Snapshot, arn: str, ptype: str, policies: tuple[Document, ...] = ()) -> Snapshot:
+def with_principal(snapshot: Snapshot, arn: str, ptype: PrincipalKind, policies: tuple[Document, ...] = ()) -> Snapshot:
     """A copy of the snapshot with a principal added, or replaced (unknown tags: conditions on them stay open)."""
     principal = Principal(arn=arn, type=ptype, policies=policies, tags=None)
     others = tuple(p for p in snapshot.principals if p.arn != arn)

@@ -10,19 +10,19 @@ import re
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.collect.documents import policy_json, tags
 from diagnose.collect.reader import Outcome, Reader, ReadError
-from diagnose.snapshot import Document, Gap, Principal
+from diagnose.snapshot import Document, Gap, Principal, PrincipalKind
 
 SERVICE_PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 
 
 @dataclass(frozen=True)
 class PrincipalRef:
-    kind: str  # role | user | root | service
+    kind: PrincipalKind | Literal["service"]
     arn: str  # as far as known before reading: a role ARN may lack its path
     account: str | None = None
     name: str | None = None
@@ -47,7 +47,7 @@ def parse_principal(text: str, partition: str = "aws") -> PrincipalRef:
     if arn.service == "iam" and arn.resource == "root":
         return PrincipalRef("root", value, arn.account)
     if arn.service == "iam" and parts[0] in ("role", "user") and len(parts) >= 2 and parts[-1]:
-        return PrincipalRef(parts[0], value, arn.account, parts[-1])
+        return PrincipalRef("role" if parts[0] == "role" else "user", value, arn.account, parts[-1])
     if arn.service == "sts" and parts[0] == "assumed-role" and len(parts) == 3 and parts[1]:
         # The session's ARN drops the role's path; GetRole gives it back.
         return PrincipalRef("role", f"arn:{arn.partition}:iam::{arn.account}:role/{parts[1]}", arn.account, parts[1])
@@ -199,7 +199,7 @@ class _Assembly:
         boundary = self._boundary(info)
         principal = Principal(
             arn=self.arn,
-            type=ref.kind,
+            type="user" if ref.kind == "user" else "role",  # roots and services never get here
             unique_id=info.get("RoleId") or info.get("UserId"),
             policies=tuple(docs) if self.known else None,
             boundary=boundary,

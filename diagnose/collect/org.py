@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from diagnose.collect.documents import policy_json
 from diagnose.collect.reader import Outcome, Reader, ReadError
-from diagnose.snapshot import Account, Document, Gap, OrgNode
+from diagnose.snapshot import Account, Document, Gap, NodeType, OrgNode
 
 NOT_IN_USE = "AWSOrganizationsNotInUseException"
 POLICY_TYPES = {"scp": "SERVICE_CONTROL_POLICY", "rcp": "RESOURCE_CONTROL_POLICY"}
@@ -150,7 +150,7 @@ class OrgCollector:
             path.append(
                 OrgNode(
                     id=node_id,
-                    type=kind,
+                    type=cast(NodeType, kind),  # Organizations' own node types
                     name=self._name(mgmt, node_id, kind),
                     scps=policies["scp"],
                     rcps=policies["rcp"],
