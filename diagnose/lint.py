@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diagnose.arns import parse_arn
+from diagnose.managed_keys import is_aws_managed
 from diagnose.remedy.apply import statements_of as _statements
 from diagnose.snapshot import Key, Principal, Queue
 
@@ -38,7 +39,7 @@ def broad_statements(queue: Queue, key: Key | None, principal: Principal | None)
             out.append(f'{where}: Principal "*" without conditions opens the queue to anyone, even unsigned calls (E6)')
         if any(a.lower() in ("sqs:*", "*") for a in _actions(st)):
             out.append(f"{where}: grants every SQS action (sqs:*); name the actions the share needs")
-    if key is not None and key.manager != "AWS":
+    if key is not None and not is_aws_managed(key.manager, key.aliases):
         root = f"arn:{parse_arn(key.arn).partition}:iam::{key.account}:root"
         for i, st in enumerate(_statements(key.policy)):
             if st.get("Effect") != "Allow":

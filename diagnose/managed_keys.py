@@ -11,6 +11,12 @@ from typing import Any
 AWS_SQS_ALIAS = "alias/aws/sqs"
 
 
+def is_aws_managed(manager: str | None, aliases: tuple[str, ...]) -> bool:
+    """An AWS managed key: so recorded, or named by an ``alias/aws/`` alias, a prefix only AWS can use (S10).
+    Its key policy cannot be changed, whatever a hand-written snapshot says of its manager."""
+    return manager == "AWS" or any(a.startswith("alias/aws/") for a in aliases)
+
+
 def aws_sqs_key_policy(account: str, region: str, partition: str = "aws") -> dict[str, Any]:
     """The ``auto-sqs-1`` policy: any principal of ``account`` through SQS in ``region`` (S10)."""
     return {

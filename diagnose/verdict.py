@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from diagnose.arns import ACCOUNT_RE
 from diagnose.authz import (
     AuthzInput,
     Blocking,
@@ -37,6 +38,7 @@ from diagnose.errors import (
     kms_access_denied,
     sqs_access_denied,
 )
+from diagnose.managed_keys import is_aws_managed
 from diagnose.policy import (
     Caller,
     PolicyKind,
@@ -113,6 +115,18 @@ class QueryError(ValueError):
     """The question cannot be asked of this snapshot (queue or principal missing, bad document)."""
 
 
+def source_keys(query: Query) -> dict[str, tuple[str, ...]]:
+    """aws:SourceArn / aws:SourceAccount of a service's call, as given; the account is read off the source
+    ARN when only the ARN is given and it names one (C7: both are present when a service acts for a resource;
+    an S3 bucket ARN names no account)."""
+    out = {k: v for k, v in query.context.items() if k in ("aws:sourcearn", "aws:sourceaccount")}
+    if "aws:sourcearn" in out and "aws:sourceaccount" not in out and "aws:sourceaccount" not in query.absent:
+        parts = out["aws:sourcearn"][0].split(":")
+        if len(parts) > 4 and ACCOUNT_RE.match(parts[4]):
+            out["aws:sourceaccount"] = (parts[4],)
+    return out
+
+
 def _sqs_context(query: Query, caller: Caller, now: float) -> tuple[RequestContext, list[str]]:
     values: dict[str, tuple[str, ...]] = {
         "aws:currenttime": (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),),
@@ -137,6 +151,8 @@ def _sqs_context(query: Query, caller: Caller, now: float) -> tuple[RequestConte
         # C7: aws:SourceArn/SourceAccount exist only when a service acts for a resource owner.
         absent |= {"aws:sourcearn", "aws:sourceaccount", "aws:sourceowner"} - set(query.context)
     values.update(query.context)
+    if caller.type is PrincipalType.SERVICE:
+        values.update(source_keys(query))
     absent = (absent | set(query.absent)) - set(values)
     given = RequestContext(values=values, absent=frozenset(absent), multi_valued=frozenset({"aws:calledvia"}))
     return derive_context(caller, given), assumed
@@ -500,7 +516,7 @@ def _kms_step(
 
     values, absent = fas_context(caller.account, queue, assumptions.fas_source_ip)
     if caller.type is PrincipalType.SERVICE:
-        values.update({k: v for k, v in query.context.items() if k in ("aws:sourcearn", "aws:sourceaccount")})
+        values.update(source_keys(query))
         values["aws:viaawsservice"] = ("false",)  # the service calls KMS itself (S12), not a forward-access hop
         absent = absent | {"kms:calleraccount"}  # a service principal has no caller account (S11)
     context = derive_context(
@@ -523,7 +539,7 @@ def _kms_step(
         kms=True,
         resource_policy=world.key_policy(key),
         scp=_scp_for(world, caller),
-        rcp=None if key.manager == "AWS" else world.org_levels(key.account, "rcp"),  # O5
+        rcp=None if is_aws_managed(key.manager, key.aliases) else world.org_levels(key.account, "rcp"),  # O5
         grants=world.grants(key) if caller.type is not PrincipalType.SERVICE else None,
         encryption_context={"aws:sqs:arn": queue.arn},
         cross_account_grant_needs_iam=assumptions.cross_account_grant_needs_iam,

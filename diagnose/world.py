@@ -12,7 +12,7 @@ from typing import Any
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.authz import Docs, GrantInfo, Grants, Layer, OrgLevels
 from diagnose.docref import Boundary, IdentityPolicy, KeyPolicy, OrgPolicy, PolicyRef, QueuePolicy
-from diagnose.managed_keys import aws_sqs_key_policy
+from diagnose.managed_keys import aws_sqs_key_policy, is_aws_managed
 from diagnose.policy import Caller, Policy, PolicyKind, PrincipalType, parse_policy
 from diagnose.snapshot import Account, Document, Key, OrgNode, Principal, Queue, Snapshot
 
@@ -64,7 +64,9 @@ class World:
             origin = f"key policy of {key.arn}"
             if key.policy_source == "documented":
                 origin += " (documented AWS managed policy)"
-            location = None if key.manager == "AWS" else KeyPolicy(key.arn)  # AWS managed: unchangeable
+            location = (
+                None if is_aws_managed(key.manager, key.aliases) else KeyPolicy(key.arn)
+            )  # AWS managed: unchangeable
             return Docs((self.parse(key.policy, origin, PolicyKind.KEY, location),))
         if key.manager == "AWS" and "alias/aws/sqs" in key.aliases:
             doc = aws_sqs_key_policy(key.account, key.region)

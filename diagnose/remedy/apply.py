@@ -30,6 +30,7 @@ from diagnose.remedy.model import (
     AttachPolicy,
     Change,
     CreateKey,
+    DetachPolicy,
     Edit,
     NarrowStatement,
     RemoveStatement,
@@ -217,6 +218,8 @@ def _edit_document(snap: Snapshot, query: Query, ref: PolicyRef, edit: Edit) -> 
             doc = normalised(current)
             doc["Statement"] = [narrowed(s, edit) if s == statement else s for s in doc["Statement"]]
             return _put(snap, query, ref, doc)
+        case DetachPolicy():
+            return _put(snap, query, ref, None) if current is not None else (snap, query)
         case AttachPolicy() | SetAttributes() | CreateKey() | SetKeyState() | SetContext():
             raise ValueError(f"{type(edit).__name__} does not edit a policy document")
         case _ as unreachable:
@@ -301,7 +304,7 @@ def with_documents(world: World, changes: Iterable[Change]) -> tuple[Change, ...
     for change in changes:
         world = apply(world, change)
         ref = change.ref
-        removed = isinstance(change.edit, RemoveStatement) and change.kind.value == "remove-document"
+        removed = change.kind.value == "remove-document"
         if not removed and (
             isinstance(ref, QueuePolicy | KeyPolicy | Boundary | OrgPolicy | EndpointPolicy | SessionPolicy)
             or (isinstance(ref, IdentityPolicy) and not isinstance(change.edit, AttachPolicy))

@@ -24,6 +24,7 @@ from diagnose.remedy.model import (
     AttachPolicy,
     Change,
     ChangeKind,
+    DetachPolicy,
     NarrowStatement,
     RemoveStatement,
     SetContext,
@@ -83,7 +84,7 @@ def build(ref: Snapshot, query: Query, needs: Needs, grantee: Grantee) -> list[C
                 if grantee.identity_arn is not None and (need.sqs or need.kms):
                     rest.append(_identity(ref, queue, need, grantee, grantee.identity_arn))
             case LimitGrant():
-                rest.append(_limit(ref, query, need, grantee, taken))
+                rest.append(_limit(ref, query, need, grantee, taken, needs))
             case OrgGrant():
                 rest.append(_org(ref, need))
             case _ as unreachable:
@@ -132,11 +133,30 @@ def _resource(ref_snapshot: Snapshot, ref: PolicyRef) -> str | None:
             assert_never(unreachable)
 
 
+def _aws_managed_policy(ref_snapshot: Snapshot, ref: PolicyRef) -> bool:
+    """An AWS managed IAM policy (arn:aws:iam::aws:policy/...): nobody but AWS can edit it, only detach it."""
+    return isinstance(ref, IdentityPolicy) and ":iam::aws:policy/" in (_resource(ref_snapshot, ref) or "")
+
+
 def _deny(ref: Snapshot, query: Query, queue: Queue, need: DenyEdit, grantee: Grantee) -> Change:
     step, label = need.step, need.label
+    edit: NarrowStatement | RemoveStatement | DetachPolicy
+    if _aws_managed_policy(ref, need.ref):
+        return Change(
+            layer=need.layer,
+            account=_owner(need.ref, queue, grantee),
+            target=need.document_name,
+            kind=ChangeKind.REMOVE_DOCUMENT,
+            description=f"detach {need.document_name}: it is an AWS managed policy, which cannot be edited, and "
+            f"its {label} explicitly denies {step} (E1)",
+            ref=need.ref,
+            edit=DetachPolicy(),
+            statement=need.statement or None,
+            resource=_resource(ref, need.ref),
+        )
     if need.narrow is not None:
         operator, key, value = need.narrow
-        edit: NarrowStatement | RemoveStatement = NarrowStatement(need.statement, operator, key, value)
+        edit = NarrowStatement(need.statement, operator, key, value)
         kind = ChangeKind.NARROW_STATEMENT
         if key == "aws:ViaAWSService":
             text = (
@@ -280,8 +300,21 @@ def _identity(ref: Snapshot, queue: Queue, need: IdentityGrant, grantee: Grantee
     )
 
 
+def _endpoint(query: Query, needs: Needs) -> str:
+    """The VPC endpoint the call goes through: the one a change routes it through, or the one it uses."""
+    for other in needs.items.values():
+        if isinstance(other, RequestChange) and "aws:sourcevpce" in other.values:
+            return other.values["aws:sourcevpce"][0]
+    return (query.context.get("aws:sourcevpce") or ("",))[0]
+
+
 def _limit(
-    ref: Snapshot, query: Query, need: LimitGrant, grantee: Grantee, taken: dict[PolicyRef, list[str]]
+    ref: Snapshot,
+    query: Query,
+    need: LimitGrant,
+    grantee: Grantee,
+    taken: dict[PolicyRef, list[str]],
+    needs: Needs,
 ) -> Change:
     """A boundary, session policy or VPC endpoint policy must allow the step too (E7, E8, N1)."""
     principal = grantee.identity_arn or grantee.principal_entry.get("AWS") or ""
@@ -293,7 +326,7 @@ def _limit(
             text = "assume the role again with a session policy that also allows this action"
             names: object = None
         case Layer.VPCE:
-            endpoint = (query.context.get("aws:sourcevpce") or ("",))[0]
+            endpoint = _endpoint(query, needs)
             doc_ref, kind = EndpointPolicy(endpoint), ChangeKind.ADD_STATEMENT
             target, text = f"policy of VPC endpoint {endpoint}", "allow this action through the endpoint"
             names = {"AWS": principal} if grantee.identity_arn else "*"  # endpoint policies name principals

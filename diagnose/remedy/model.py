@@ -59,6 +59,11 @@ class NarrowStatement:
 
 
 @dataclass(frozen=True)
+class DetachPolicy:
+    """Detach (or delete) the whole document: for a policy that cannot be edited, such as an AWS managed one."""
+
+
+@dataclass(frozen=True)
 class AttachPolicy:
     """Attach a new policy: an inline policy on a principal, or an SCP/RCP at an org level."""
 
@@ -93,6 +98,7 @@ Edit = (
     AddStatement
     | RemoveStatement
     | NarrowStatement
+    | DetachPolicy
     | AttachPolicy
     | SetAttributes
     | CreateKey

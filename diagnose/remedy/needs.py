@@ -14,6 +14,7 @@ from typing import Any
 
 from diagnose.authz.model import Blocking, Layer, assert_never
 from diagnose.docref import PolicyRef
+from diagnose.managed_keys import is_aws_managed
 from diagnose.policy import PrincipalType
 from diagnose.remedy.apply import document_at, statements_of
 from diagnose.remedy.statements import Grantee
@@ -31,6 +32,7 @@ class Scope(Enum):
 
 # Request-side keys a deny may test, and that the call itself can satisfy instead (N3, N4).
 _REQUEST_KEYS = frozenset({"aws:securetransport", "aws:sourcevpce"})
+_NETWORK_KEYS = frozenset({"aws:sourcevpce", "aws:sourcevpc", "aws:sourceip", "aws:vpcsourceip", "aws:vpceaccount"})
 
 
 @dataclass
@@ -83,6 +85,11 @@ class DenyEdit:
 class RequestChange:
     layer: Layer  # TRANSPORT or VPCE
     values: dict[str, tuple[str, ...]]
+
+    @property
+    def key(self) -> str:
+        """One need per way of making the call, whichever layer asked for it."""
+        return f"request {sorted(self.values.items())}"
 
 
 @dataclass
@@ -158,7 +165,7 @@ def classify(needs: Needs, snapshot: Snapshot, verdict: Verdict, grantee: Grante
             case Layer.KEY_POLICY:
                 if key is None:
                     continue
-                if key.manager == "AWS":
+                if is_aws_managed(key.manager, key.aliases):
                     needs.managed_key = key
                 elif key.policy is None:
                     needs.unfixable[
@@ -185,7 +192,8 @@ def classify(needs: Needs, snapshot: Snapshot, verdict: Verdict, grantee: Grante
                     continue
                 _org_needs(needs, snapshot, verdict, entry, key)
             case Layer.TRANSPORT:
-                needs.get("request https", RequestChange(Layer.TRANSPORT, {"aws:securetransport": ("true",)}))
+                https = RequestChange(Layer.TRANSPORT, {"aws:securetransport": ("true",)})
+                needs.get(https.key, https)
             case Layer.GRANT:
                 needs.unfixable[f"{step}: no automatic proposal for the {block.layer} layer; see the evidence"] = None
             case _ as unreachable:
@@ -217,15 +225,20 @@ def _deny_needs(needs: Needs, snapshot: Snapshot, verdict: Verdict, entry: Block
         statement = statements[ev.index] if ev.index < len(statements) else {}
         conditions: dict[str, Any] = statement.get("Condition") or {}
         keys = {k.lower() for by_key in conditions.values() for k in by_key}
-        if keys and keys <= _REQUEST_KEYS and not service:
+        forward_hop = step.startswith("kms:") and not service
+        if keys and keys <= _REQUEST_KEYS and not service and not forward_hop:
             request = _satisfying_request(snapshot, conditions)
             if request is not None:
-                needs.get(f"request {sorted(request.values)}", request)
+                needs.get(request.key, request)
                 continue
         narrow: tuple[str, str, str] | None = None
-        if step.startswith("kms:") and "aws:viaawsservice" not in keys and not service:
+        if forward_hop and "aws:viaawsservice" not in keys:
+            # The KMS call SQS makes for the caller carries no endpoint or TLS of the caller's own (N2, S6):
+            # only exempting forward access lifts the guard there (AWS's data-perimeter pattern, O2).
             narrow = ("BoolIfExists", "aws:ViaAWSService", "false")
-        elif service and keys and "aws:principalisawsservice" not in keys:
+        elif service and keys and keys <= _NETWORK_KEYS:
+            # A network guard catches AWS service principals, which never call through your network (N3);
+            # a guard on the service's source (confused deputy, Q6) is meant for it and is not narrowed.
             narrow = ("BoolIfExists", "aws:PrincipalIsAWSService", "false")
         key = f"deny {ref!r} {json.dumps(statement, sort_keys=True)}"
         found = needs.items.get(key)
