@@ -185,6 +185,8 @@ def decide(deny: Tri, allow: Tri) -> Decision:
 
 def _fact_terms(facts: tuple[Fact, ...]) -> tuple[Tri, list[str]]:
     """A fact denies (EXPLICIT_DENY), leaves the step open (UNKNOWN) or says nothing (ALLOW)."""
+    if not facts:
+        return False, []
     deny: Tri = False
     unknowns: list[str] = []
     for fact in facts:
@@ -333,7 +335,7 @@ def authorize(inp: AuthzInput) -> StepResult:
 
     fact_deny, fact_unknowns = _fact_terms(inp.facts)
     explicit = tri_or(fact_deny, *(p.deny for p in parts.values()))
-    allowed = tri_and(path, *(parts[name].allow for name in required if name in parts))
+    allowed = tri_and(path, *[parts[name].allow for name in required if name in parts])
     decision = decide(explicit, allowed)
 
     blocking = [Blocking(name, True, part.result.evidence) for name, part in parts.items() if part.deny is True]
