@@ -19,7 +19,7 @@ from diagnose.collect.iam import PrincipalCollector, parse_principal
 from diagnose.collect.kms import KeyCollector, key_ref
 from diagnose.collect.options import CollectOptions
 from diagnose.collect.org import OrgCollector
-from diagnose.collect.reader import Reader
+from diagnose.collect.reader import Reader, redact
 from diagnose.collect.sessions import AccountSessions, DefaultSessions, NoCredentials
 from diagnose.collect.sqs import QueueCollector
 from diagnose.collect.tasks import TaskGroup
@@ -65,6 +65,8 @@ def collect(
     wanted = [parse_principal(p, ref.partition) for p in principals]
     if vpc_endpoint is not None and not vpc_endpoint.startswith("vpce-"):
         raise ValueError(f"VPC endpoint {vpc_endpoint!r} is not a VPC endpoint id (vpce-...)")
+    if log is not None:
+        log = _redacting(log)
     if sessions is None:
         sessions = DefaultSessions(options, partition=ref.partition, log=log)
     region = ref.region or options.region or sessions.default_region
@@ -142,9 +144,18 @@ def collect_snapshot(
     return collect(queue, principals, options=options, vpc_endpoint=vpc_endpoint, sessions=sessions, log=log).snapshot
 
 
+def _redacting(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log`` for lines that may quote AWS error texts (the sessions' own): without credentials or bodies."""
+
+    def say(line: str) -> None:
+        log(redact(line))
+
+    return say
+
+
 def _identity(reader: Reader, account: str, region: str) -> Callable[[], Any]:
     def read() -> Any:
-        return reader.call(account, "sts", "GetCallerIdentity", account, region)["Arn"]
+        return reader.field(account, "sts", "GetCallerIdentity", account, region, "Arn", str)
 
     return read
 

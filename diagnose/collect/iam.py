@@ -7,14 +7,14 @@ a partial list would let the evaluator mistake a missing Deny for no Deny.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.collect.documents import policy_json, tags
-from diagnose.collect.reader import Outcome, Reader, ReadError
+from diagnose.collect.reader import POLICY, Kind, Outcome, Reader, ReadError, check, require
 from diagnose.snapshot import Document, Gap, Principal, PrincipalKind
 
 SERVICE_PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
@@ -54,19 +54,39 @@ def parse_principal(text: str, partition: str = "aws") -> PrincipalRef:
     raise bad
 
 
+# What each read must hold to be a read (else a MalformedResponse gap, never a fact).
+ENTITY: dict[str, Kind] = {"Arn": str}
+GROUP: dict[str, Kind] = {"GroupName": str, "Arn": str}
+NAME: dict[str, Kind] = {"": str}
+ATTACHED: dict[str, Kind] = {"PolicyArn": str}
+TAG: dict[str, Kind] = {"": dict, "Key": str}
+
+
 class PrincipalCollector:
     def __init__(self, reader: Reader, ref: PrincipalRef, region: str) -> None:
         self._reader, self._ref, self._region = reader, ref, region
 
     # -- reading
 
-    def _call(self, op: str, **params: Any) -> Any:
+    def _field(self, op: str, path: str, kind: Kind, **params: Any) -> Any:
         assert self._ref.account is not None
-        return self._reader.call(self._ref.account, "iam", op, self._ref.arn, self._region, **params)
+        return self._reader.field(self._ref.account, "iam", op, self._ref.arn, self._region, path, kind, **params)
 
-    def _pages(self, op: str, items: str, **params: Any) -> list[Any]:
+    def _pages(self, op: str, items: str, each: Mapping[str, Kind], **params: Any) -> list[Any]:
         assert self._ref.account is not None
-        return self._reader.pages(self._ref.account, "iam", op, self._ref.arn, self._region, items, **params)
+        return self._reader.pages(self._ref.account, "iam", op, self._ref.arn, self._region, items, each=each, **params)
+
+    def _entity(self, op: str, path: str, **params: Any) -> Any:
+        entity = self._field(op, path, dict, **params)
+        assert self._ref.account is not None
+        check(entity, ENTITY, self._ref.account, f"iam:{op}")
+        if entity.get("PermissionsBoundary") is not None:
+            require(entity, "PermissionsBoundary.PermissionsBoundaryArn", str, self._ref.account, f"iam:{op}")
+        for tag in entity.get("Tags") or ():
+            check(tag, TAG, self._ref.account, f"iam:{op}")
+        if entity.get("Tags") is not None:
+            require(entity, "Tags", list, self._ref.account, f"iam:{op}")
+        return entity
 
     def _k(self, *parts: str) -> Hashable:
         return ("iam", self._ref.account, *parts)
@@ -79,7 +99,7 @@ class PrincipalCollector:
         if ref.kind == "role":
             fetch(
                 self._k("role", ref.name),
-                lambda: self._call("GetRole", RoleName=ref.name)["Role"],
+                lambda: self._entity("GetRole", "Role", RoleName=ref.name),
                 self._boundary,
             )
             self._inline("role", ref.name, "ListRolePolicies", "GetRolePolicy", RoleName=ref.name)
@@ -87,14 +107,14 @@ class PrincipalCollector:
             return
         fetch(
             self._k("user", ref.name),
-            lambda: self._call("GetUser", UserName=ref.name)["User"],
+            lambda: self._entity("GetUser", "User", UserName=ref.name),
             self._boundary,
         )
         self._inline("user", ref.name, "ListUserPolicies", "GetUserPolicy", UserName=ref.name)
         self._attached("user", ref.name, "ListAttachedUserPolicies", UserName=ref.name)
         fetch(
             self._k("groups", ref.name),
-            lambda: self._pages("ListGroupsForUser", "Groups", UserName=ref.name),
+            lambda: self._pages("ListGroupsForUser", "Groups", GROUP, UserName=ref.name),
             self._groups,
         )
 
@@ -108,13 +128,15 @@ class PrincipalCollector:
 
     def _inline(self, kind: str, name: str, list_op: str, get_op: str, **who: str) -> None:
         def get_one(policy: str) -> Any:
-            return policy_json(self._call(get_op, PolicyName=policy, **who)["PolicyDocument"])
+            return policy_json(self._field(get_op, "PolicyDocument", POLICY, PolicyName=policy, **who))
 
         def get_each(names: list[str]) -> None:
             for policy in names:
                 self._reader.fetch(self._k(kind, name, "inline", policy), partial(get_one, policy))
 
-        self._reader.fetch(self._k(kind, name, "inline"), lambda: self._pages(list_op, "PolicyNames", **who), get_each)
+        self._reader.fetch(
+            self._k(kind, name, "inline"), lambda: self._pages(list_op, "PolicyNames", NAME, **who), get_each
+        )
 
     def _attached(self, kind: str, name: str, list_op: str, **who: str) -> None:
         def get_each(attached: list[Any]) -> None:
@@ -122,7 +144,9 @@ class PrincipalCollector:
                 self._managed(str(policy["PolicyArn"]))
 
         self._reader.fetch(
-            self._k(kind, name, "attached"), lambda: self._pages(list_op, "AttachedPolicies", **who), get_each
+            self._k(kind, name, "attached"),
+            lambda: self._pages(list_op, "AttachedPolicies", ATTACHED, **who),
+            get_each,
         )
 
     def _managed(self, arn: str) -> None:
@@ -131,11 +155,17 @@ class PrincipalCollector:
             self._reader.fetch(
                 self._k("policy", arn, vid),
                 lambda: policy_json(
-                    self._call("GetPolicyVersion", PolicyArn=arn, VersionId=vid)["PolicyVersion"]["Document"]
+                    self._field("GetPolicyVersion", "PolicyVersion.Document", POLICY, PolicyArn=arn, VersionId=vid)
                 ),
             )
 
-        self._reader.fetch(self._k("policy", arn), lambda: self._call("GetPolicy", PolicyArn=arn)["Policy"], version)
+        self._reader.fetch(self._k("policy", arn), partial(self._managed_policy, arn), version)
+
+    def _managed_policy(self, arn: str) -> Any:
+        policy = self._field("GetPolicy", "Policy", dict, PolicyArn=arn)
+        assert self._ref.account is not None
+        require(policy, "DefaultVersionId", str, self._ref.account, "iam:GetPolicy")
+        return policy
 
     def _boundary(self, entity: Any) -> None:
         boundary = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")

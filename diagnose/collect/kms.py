@@ -11,9 +11,19 @@ from typing import Any
 
 from diagnose.arns import parse_arn
 from diagnose.collect.documents import policy_json
-from diagnose.collect.reader import Reader
+from diagnose.collect.reader import POLICY, Kind, Reader
 from diagnose.managed_keys import AWS_SQS_ALIAS, aws_sqs_key_policy
 from diagnose.snapshot import Gap, Grant, Key
+
+# What each read must hold to be a read (else a MalformedResponse gap, never a fact).
+KEY_METADATA: dict[str, Kind] = {
+    "KeyMetadata": dict,
+    "KeyMetadata.Arn": str,
+    "KeyMetadata.KeyId": str,
+    "KeyMetadata.KeyState": str,
+}
+GRANT: dict[str, Kind] = {"GrantId": str, "Operations": list}
+ALIAS: dict[str, Kind] = {"AliasName": str}
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,10 @@ class KeyCollector:
         read = self._reader
 
         def describe() -> Any:
-            return read.call(ref.account, "kms", "DescribeKey", ref.arn, ref.region, KeyId=ref.key_id)["KeyMetadata"]
+            response = read.call(
+                ref.account, "kms", "DescribeKey", ref.arn, ref.region, expect=KEY_METADATA, KeyId=ref.key_id
+            )
+            return response["KeyMetadata"]
 
         if ref.alias is None:
             # A key id or ARN is enough for the other reads: run them beside DescribeKey (one wave fewer).
@@ -69,17 +82,27 @@ class KeyCollector:
         ref, read = self._ref, self._reader
 
         def policy() -> Any:
-            response = read.call(
-                ref.account, "kms", "GetKeyPolicy", ref.arn, ref.region, KeyId=key_id, PolicyName="default"
+            document = read.field(
+                ref.account,
+                "kms",
+                "GetKeyPolicy",
+                ref.arn,
+                ref.region,
+                "Policy",
+                POLICY,
+                KeyId=key_id,
+                PolicyName="default",
             )
-            return policy_json(response["Policy"])
+            return policy_json(document)
 
         def grants() -> list[Any]:
-            return read.pages(ref.account, "kms", "ListGrants", ref.arn, ref.region, "Grants", KeyId=key_id, Limit=100)
+            return read.pages(
+                ref.account, "kms", "ListGrants", ref.arn, ref.region, "Grants", each=GRANT, KeyId=key_id, Limit=100
+            )
 
         def aliases() -> list[Any]:
             return read.pages(
-                ref.account, "kms", "ListAliases", ref.arn, ref.region, "Aliases", KeyId=key_id, Limit=100
+                ref.account, "kms", "ListAliases", ref.arn, ref.region, "Aliases", each=ALIAS, KeyId=key_id, Limit=100
             )
 
         read.fetch(self._k("policy"), policy)
@@ -145,8 +168,9 @@ class KeyCollector:
 
 
 def _grant(g: Any) -> Grant:
-    constraints = g.get("Constraints") or {}
+    constraints = g.get("Constraints") if isinstance(g.get("Constraints"), dict) else {}
     equals, subset = constraints.get("EncryptionContextEquals"), constraints.get("EncryptionContextSubset")
+    equals, subset = (None if not isinstance(c, dict) else c for c in (equals, subset))
     return Grant(
         grant_id=str(g["GrantId"]),
         grantee=str(g.get("GranteePrincipal") or ""),

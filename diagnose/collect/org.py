@@ -9,16 +9,22 @@ ListParents rather than at the end of the walk.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from functools import partial
 from typing import Any, cast
 
 from diagnose.collect.documents import policy_json
-from diagnose.collect.reader import Outcome, Reader, ReadError
+from diagnose.collect.reader import POLICY, Kind, Outcome, Reader, ReadError
 from diagnose.snapshot import Account, Document, Gap, NodeType, OrgNode
 
 NOT_IN_USE = "AWSOrganizationsNotInUseException"
 POLICY_TYPES = {"scp": "SERVICE_CONTROL_POLICY", "rcp": "RESOURCE_CONTROL_POLICY"}
+
+# What each read must hold to be a read (else a MalformedResponse gap, never a fact).
+ORGANIZATION: dict[str, Kind] = {"Organization": dict, "Organization.Id": str, "Organization.MasterAccountId": str}
+NODE: dict[str, Kind] = {"Id": str}
+PARENT: dict[str, Kind] = {"Id": str, "Type": str}
+POLICY_DOC: dict[str, Kind] = {"Policy": dict, "Policy.Content": POLICY}
 
 
 class OrgCollector:
@@ -34,21 +40,24 @@ class OrgCollector:
             self._accounts.append(account)
 
         def describe() -> Any:
-            return self._reader.call(account, "organizations", "DescribeOrganization", account, self._region)[
-                "Organization"
-            ]
+            response = self._reader.call(
+                account, "organizations", "DescribeOrganization", account, self._region, expect=ORGANIZATION
+            )
+            return response["Organization"]
 
         def walk(org: Any) -> None:
             mgmt = str(org["MasterAccountId"])
             self._reader.fetch(
-                ("org", mgmt, "roots"), lambda: self._pages(mgmt, "ListRoots", "Roots"), self._roots(mgmt)
+                ("org", mgmt, "roots"), lambda: self._pages(mgmt, "ListRoots", "Roots", NODE), self._roots(mgmt)
             )
             self._node(mgmt, account, "ACCOUNT")
 
         self._reader.fetch(("org", "describe", account), describe, walk)
 
-    def _pages(self, mgmt: str, op: str, items: str, resource: str = "-", **params: Any) -> list[Any]:
-        return self._reader.pages(mgmt, "organizations", op, resource, self._region, items, **params)
+    def _pages(
+        self, mgmt: str, op: str, items: str, each: Mapping[str, Kind], resource: str = "-", **params: Any
+    ) -> list[Any]:
+        return self._reader.pages(mgmt, "organizations", op, resource, self._region, items, each=each, **params)
 
     def _roots(self, mgmt: str) -> Any:
         def each(roots: list[Any]) -> None:
@@ -69,14 +78,16 @@ class OrgCollector:
         if kind == "ORGANIZATIONAL_UNIT":
             fetch(
                 ("org", mgmt, node, "name"),
-                lambda: self._reader.call(
+                lambda: self._reader.field(
                     mgmt,
                     "organizations",
                     "DescribeOrganizationalUnit",
                     node,
                     self._region,
+                    "OrganizationalUnit",
+                    dict,
                     OrganizationalUnitId=node,
-                )["OrganizationalUnit"],
+                ),
             )
         if kind != "ROOT":
 
@@ -86,13 +97,13 @@ class OrgCollector:
 
             fetch(
                 ("org", mgmt, node, "parents"),
-                lambda: self._pages(mgmt, "ListParents", "Parents", node, ChildId=node),
+                lambda: self._pages(mgmt, "ListParents", "Parents", PARENT, node, ChildId=node),
                 up,
             )
 
     def _attached(self, mgmt: str, node: str, ptype: str) -> list[Any]:
         try:
-            return self._pages(mgmt, "ListPoliciesForTarget", "Policies", node, TargetId=node, Filter=ptype)
+            return self._pages(mgmt, "ListPoliciesForTarget", "Policies", NODE, node, TargetId=node, Filter=ptype)
         except ReadError as err:
             if err.code == "PolicyTypeNotEnabledException":
                 return []  # the type is off in this organization: no such policy applies
@@ -102,7 +113,7 @@ class OrgCollector:
         self._reader.fetch(
             ("org", mgmt, "policy", policy_id),
             lambda: self._reader.call(
-                mgmt, "organizations", "DescribePolicy", policy_id, self._region, PolicyId=policy_id
+                mgmt, "organizations", "DescribePolicy", policy_id, self._region, expect=POLICY_DOC, PolicyId=policy_id
             )["Policy"],
         )
 
@@ -170,7 +181,7 @@ class OrgCollector:
             if read is None or read.error is not None:
                 return None, read.error if read is not None and read.error is not None else _unreadable(mgmt)
             policy = read.value
-            meta = policy.get("PolicySummary") or summary
+            meta = policy.get("PolicySummary") if isinstance(policy.get("PolicySummary"), dict) else summary
             docs.append(
                 Document(
                     name=str(meta.get("Name") or summary["Id"]),

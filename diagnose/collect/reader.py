@@ -1,17 +1,22 @@
 """The one way collectors touch AWS: guarded clients, timed and logged calls, outcomes kept by key.
 
-A read never raises to its collector except as ``ReadError``: an AWS error, missing credentials or a
-transport failure all become facts about what could not be seen. ``WriteRefused`` is a bug and is
-never swallowed.
+A read never raises to its collector except as ``ReadError``: an AWS error, missing credentials, a
+transport failure or a response without the fields the read needs (``MALFORMED``) all become facts
+about what could not be seen. ``WriteRefused`` is a bug and is never swallowed. Every error text that
+reaches a gap or a log line goes through ``sanitize`` first: AWS and botocore may quote raw response
+bodies, which can carry credentials.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from botocore import xform_name
 from botocore.exceptions import ClientError
@@ -29,6 +34,66 @@ _PAGING: dict[str, tuple[str, str, str | None]] = {
     "organizations": ("NextToken", "NextToken", None),
     "ec2": ("NextToken", "NextToken", None),
 }
+
+
+MALFORMED = "MalformedResponse"  # the error code of a read whose answer lacked what the read needs
+MESSAGE_LIMIT = 200
+
+# Credentials and raw bodies that error texts may quote (botocore quotes unparseable bodies verbatim).
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # A raw response body: botocore's bytes literal, an XML document or element, a JSON object.
+    (re.compile(r"""\bb(['"]).*""", re.S), "<response body omitted>"),
+    (re.compile(r"<\??[A-Za-z!/][^>]*>.*", re.S), "<response body omitted>"),
+    (re.compile(r"""\{\s*['"].*""", re.S), "<response body omitted>"),
+    # Named secrets: SecretAccessKey / SessionToken / SecurityToken followed by a value, in any notation.
+    (
+        re.compile(
+            r"""(?i)((?:aws_?)?(?:secret_?access_?key|secret_?key|session_?token|security_?token)\W{0,4})"""
+            r"""[A-Za-z0-9/+=]{8,}"""
+        ),
+        r"\1<redacted>",
+    ),
+    # Access key ids (AKIA long-term, ASIA temporary) and any other key-id-like id.
+    (
+        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|APKA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"),
+        "<redacted key id>",
+    ),
+    # Anything shaped like a secret key (40 base64 characters) or a session token (long base64).
+    (re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"), "<redacted>"),
+    (re.compile(r"[A-Za-z0-9/+=]{64,}"), "<redacted>"),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` without credentials or raw response bodies, on one line."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split())
+
+
+def sanitize(text: object, limit: int = MESSAGE_LIMIT) -> str:
+    """The form of an error text that may enter a gap or a log line: redacted and at most ``limit`` chars."""
+    clean = redact(str(text))
+    return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
+
+
+def error_text(err: BaseException) -> tuple[str, str]:
+    """An exception as (error code, sanitized message): an AWS error's own code, else the exception's name."""
+    if isinstance(err, ClientError):
+        error = err.response.get("Error") or {}
+        code = str(error.get("Code") or "ClientError") if isinstance(error, Mapping) else "ClientError"
+        message = error.get("Message") if isinstance(error, Mapping) else None
+        return sanitize(code, 100), sanitize(message or err)
+    return type(err).__name__, sanitize(err)
+
+
+class PolicyText:
+    """The type of a policy document field: a JSON object, as a dict or as (URL-encoded) JSON text."""
+
+
+POLICY = PolicyText
+
+Kind = type | tuple[type, ...]
 
 
 class ReadError(Exception):
@@ -55,6 +120,46 @@ class ReadError(Exception):
         )
 
 
+def malformed(account: str, operation: str, why: str) -> ReadError:
+    return ReadError(account, operation, MALFORMED, f"malformed response: {why}")
+
+
+def require(value: Any, path: str, kind: Kind, account: str, operation: str) -> Any:
+    """``value``'s field at the dotted ``path`` ("" is ``value`` itself), which must be a ``kind``; else the
+    read failed (``ReadError`` with code ``MALFORMED``). ``POLICY`` requires a JSON object or its text."""
+    got = value
+    for part in path.split(".") if path else ():
+        if not isinstance(got, Mapping) or got.get(part) is None:
+            raise malformed(account, operation, f"missing {path}")
+        got = got[part]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if POLICY in kinds and _is_policy(got):
+        return got
+    plain = tuple(k for k in kinds if k is not POLICY)
+    if plain and isinstance(got, plain) and not (isinstance(got, bool) and bool not in plain):
+        return got
+    names = "/".join("policy document" if k is POLICY else k.__name__ for k in kinds)
+    raise malformed(account, operation, f"{path or 'item'} is not a {names}")
+
+
+def _is_policy(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return True
+    if not isinstance(value, str):
+        return False
+    for text in (value, unquote(value)):
+        try:
+            return isinstance(json.loads(text), dict)
+        except ValueError:
+            continue
+    return False
+
+
+def check(value: Any, expect: Mapping[str, Kind], account: str, operation: str) -> None:
+    for path, kind in expect.items():
+        require(value, path, kind, account, operation)
+
+
 @dataclass(frozen=True)
 class Outcome:
     value: Any = None
@@ -79,43 +184,84 @@ class Reader:
 
         return self._clients.get((account, service, region), make)
 
-    def call(self, account: str, service: str, op: str, resource: str, region: str, **params: Any) -> Any:
-        """One AWS call in ``account``; its response, or ``ReadError``."""
+    def call(
+        self,
+        account: str,
+        service: str,
+        op: str,
+        resource: str,
+        region: str,
+        *,
+        expect: Mapping[str, Kind] | None = None,
+        **params: Any,
+    ) -> Any:
+        """One AWS call in ``account``; its response, or ``ReadError``. ``expect`` maps dotted paths in the
+        response to the type each must have (see ``require``); a response without them is ``MALFORMED``."""
         operation = f"{service}:{op}"
         start = time.perf_counter()
         try:
             client = self.client(account, service, region)
         except NoCredentials as err:
-            self.say(f"{account} {operation} {resource} -> {err.code}: {err}")
-            raise ReadError(account, operation, err.code, str(err)) from None
+            message = sanitize(err)
+            self.say(f"{account} {operation} {resource} -> {err.code}: {message}")
+            raise ReadError(account, operation, sanitize(err.code, 100), message) from None
         with self._lock:
             self.calls += 1
         try:
             response = getattr(client, xform_name(op))(**params)
+            check(response, {"": dict, **(expect or {})}, account, operation)
         except guard.WriteRefused:
             raise
-        except ClientError as err:
-            error = err.response.get("Error", {})
-            code, message = str(error.get("Code") or "ClientError"), str(error.get("Message") or err)
-        except Exception as err:  # transport errors; emulator crashes
-            code, message = type(err).__name__, str(err)
+        except ReadError as err:  # malformed
+            code, message = err.code, err.message
+        except Exception as err:  # AWS errors, transport errors, unparseable bodies, emulator crashes
+            code, message = error_text(err)
         else:
             self.say(f"{account} {operation} {resource} -> ok ({_ms(start)} ms)")
             return response
         self.say(f"{account} {operation} {resource} -> {code}: {message} ({_ms(start)} ms)")
         raise ReadError(account, operation, code, message)
 
+    def field(
+        self, account: str, service: str, op: str, resource: str, region: str, path: str, kind: Kind, **params: Any
+    ) -> Any:
+        """One call's field at ``path``, which must be a ``kind`` (else ``MALFORMED``)."""
+        response = self.call(account, service, op, resource, region, expect={path: kind}, **params)
+        return require(response, path, kind, account, f"{service}:{op}")
+
     def pages(
-        self, account: str, service: str, op: str, resource: str, region: str, items: str, **params: Any
+        self,
+        account: str,
+        service: str,
+        op: str,
+        resource: str,
+        region: str,
+        items: str,
+        *,
+        each: Mapping[str, Kind] | None = None,
+        **params: Any,
     ) -> list[Any]:
-        """Every page of a list call, concatenated (``items`` names the list in each page)."""
+        """Every page of a list call, concatenated. ``items`` names the list each page must hold; ``each``
+        what every item must hold (paths in the item, "" for the item itself; default: a dict)."""
         token_in, token_out, flag = _PAGING[service]
+        expect = {"": dict, **(each or {})}
+        operation = f"{service}:{op}"
         out: list[Any] = []
         seen: set[str] = set()
         while True:
-            page = self.call(account, service, op, resource, region, **params)
-            out.extend(page.get(items) or [])
+            page = self.call(account, service, op, resource, region, expect={items: list}, **params)
+            for item in page[items]:
+                try:
+                    check(item, expect, account, operation)
+                except ReadError as err:
+                    self.say(f"{account} {operation} {resource} -> {err.code}: {err.message} in {items}")
+                    raise
+            out.extend(page[items])
             token = page.get(token_out)
+            if token is not None and not isinstance(token, str):
+                bad = malformed(account, operation, f"{token_out} is not a str")
+                self.say(f"{account} {operation} {resource} -> {bad.code}: {bad.message}")
+                raise bad
             if not token or (flag is not None and not page.get(flag)) or token in seen:
                 return out
             seen.add(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from diagnose.collect.reader import Reader
+from diagnose.collect.reader import POLICY, Reader, require
 from diagnose.snapshot import Gap, Queue
 
 
@@ -18,16 +18,24 @@ class QueueCollector:
         def read() -> dict[str, str]:
             # Emulators route on the queue name only, so the URL is the owner's (given or built from the
             # ARN), never one an emulator resolved for whoever asked.
-            response = self._reader.call(
+            # A queue always has a QueueArn: attributes without one were not read, whatever the status said.
+            attributes = self._reader.field(
                 self._account,
                 "sqs",
                 "GetQueueAttributes",
                 self._arn,
                 self._region,
+                "Attributes",
+                dict,
                 QueueUrl=self._url,
                 AttributeNames=["All"],
             )
-            return {str(k): str(v) for k, v in (response.get("Attributes") or {}).items()}
+            require(attributes, "QueueArn", str, self._account, "sqs:GetQueueAttributes")
+            for name, value in attributes.items():
+                require(value, "", str, self._account, "sqs:GetQueueAttributes")
+                if name == "Policy" and value:
+                    require(attributes, "Policy", POLICY, self._account, "sqs:GetQueueAttributes")
+            return {str(k): str(v) for k, v in attributes.items()}
 
         self._reader.fetch(self._key, read, then)
 

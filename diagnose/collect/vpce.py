@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diagnose.collect.documents import policy_json
-from diagnose.collect.reader import Reader
+from diagnose.collect.reader import POLICY, Reader, require
 from diagnose.snapshot import Gap, VpcEndpoint
 
 
@@ -16,15 +16,20 @@ class VpcEndpointCollector:
 
     def start(self) -> None:
         def read() -> list[Any]:
-            return self._reader.pages(
+            endpoints = self._reader.pages(
                 self._account,
                 "ec2",
                 "DescribeVpcEndpoints",
                 self._id,
                 self._region,
                 "VpcEndpoints",
+                each={"VpcEndpointId": str},
                 VpcEndpointIds=[self._id],
             )
+            for endpoint in endpoints:
+                if endpoint.get("PolicyDocument") is not None:
+                    require(endpoint, "PolicyDocument", POLICY, self._account, "ec2:DescribeVpcEndpoints")
+            return endpoints
 
         self._reader.fetch(self._key, read)
 
