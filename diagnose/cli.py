@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -29,6 +31,7 @@ app = typer.Typer(
     name="sqsdiag",
     help="Will this principal's call to this SQS queue succeed? If not: exactly why, and what to change.",
     no_args_is_help=True,
+    epilog="Exit codes: 0 allowed, 1 denied, 3 inconclusive, 2 bad input or usage, 70 internal error (a bug).",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -81,6 +84,12 @@ AccountProfileOpt = Annotated[
 AssumeRoleOpt = Annotated[
     str | None, typer.Option("--assume-role-name", help="Role name to assume in each account to read it.")
 ]
+ConnectTimeoutOpt = Annotated[
+    float, typer.Option("--cli-connect-timeout", help="Seconds to wait for a connection to AWS (default 5).")
+]
+ReadTimeoutOpt = Annotated[
+    float, typer.Option("--cli-read-timeout", help="Seconds to wait for each AWS response (default 15).")
+]
 ContextOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -117,7 +126,10 @@ AssumeEmptyQueueOpt = Annotated[bool, typer.Option(help="ReceiveMessage on an em
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"sqsdiag: error: {message}", err=True)
+    from diagnose.policy.parse import clip
+
+    # one line, whatever the input held (a key with a newline in it, say)
+    typer.echo(f"sqsdiag: error: {clip(message, 1000)}", err=True)
     return typer.Exit(2)
 
 
@@ -181,6 +193,8 @@ class Aws:
     assume_role_name: str | None
     verbose: bool
     quiet: bool
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
 
 
 def _aws(
@@ -193,9 +207,21 @@ def _aws(
     verbose: bool,
     quiet: bool,
     machine_output: bool = False,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 15.0,
 ) -> Aws:
     """The AWS options of a command; progress output is off when stdout is for a program (JSON)."""
-    return Aws(profile, region, endpoint_url, account_profile, assume_role_name, verbose, quiet or machine_output)
+    return Aws(
+        profile,
+        region,
+        endpoint_url,
+        account_profile,
+        assume_role_name,
+        verbose,
+        quiet or machine_output,
+        connect_timeout,
+        read_timeout,
+    )
 
 
 def _assumptions(
@@ -223,7 +249,14 @@ def _assumptions(
 
 def _collect(queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | None = None) -> Collection:
     from diagnose.collect import CollectOptions, collect
+    from diagnose.collect.options import check_endpoints, timeout_error
 
+    # Before any client exists: an endpoint URL's query string would be signed and sent with every read.
+    check_endpoints(aws.endpoint_url)
+    for option, value in (("--cli-connect-timeout", aws.connect_timeout), ("--cli-read-timeout", aws.read_timeout)):
+        problem = timeout_error(option, value)
+        if problem:
+            raise ValueError(problem)
     profiles = _pairs(aws.account_profile, "--account-profile")
     for account, _ in profiles:
         if not (account.isdigit() and len(account) == 12):
@@ -234,6 +267,8 @@ def _collect(queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | No
         endpoint_url=aws.endpoint_url,
         account_profiles=dict(profiles),
         assume_role_name=aws.assume_role_name,
+        connect_timeout=aws.connect_timeout,
+        read_timeout=aws.read_timeout,
     )
     started = time.monotonic()
 
@@ -298,6 +333,8 @@ def why_denied(
     endpoint_url: EndpointOpt = None,
     account_profile: AccountProfileOpt = None,
     assume_role_name: AssumeRoleOpt = None,
+    connect_timeout: ConnectTimeoutOpt = 5.0,
+    read_timeout: ReadTimeoutOpt = 15.0,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -318,14 +355,11 @@ def why_denied(
             raise ValueError(f"--session-name {session_name!r}: 2-64 characters of letters, digits and +=,.@_-")
         policy_doc: Any = None
         if session_policy is not None:
-            try:
-                policy_doc = json.loads(session_policy.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError) as err:
-                raise ValueError(f"--session-policy {session_policy}: cannot read ({err})") from None
-            except json.JSONDecodeError as err:
-                raise ValueError(
-                    f"--session-policy {session_policy}: not valid JSON ({err.msg}, line {err.lineno})"
-                ) from None
+            from diagnose.snapshot import decode_input, read_input
+
+            # strict: a repeated key, NaN, a huge number or deep nesting is an error naming its path
+            origin = f"--session-policy {session_policy}"
+            policy_doc = decode_input(read_input(session_policy, "session policy"), origin)
             if not isinstance(policy_doc, dict):
                 raise ValueError(f"--session-policy {session_policy}: expected a policy document (a JSON object)")
         parsed_action = parse_action(action)
@@ -335,6 +369,8 @@ def why_denied(
             endpoint_url=endpoint_url,
             account_profile=account_profile,
             assume_role_name=assume_role_name,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             verbose=verbose,
             quiet=quiet,
             machine_output=format is Format.json,
@@ -378,6 +414,61 @@ def _render(verdict: Any, fixes: Any, format: Format) -> str:
 # --------------------------------------------------------------------------- collect
 
 
+def _check_output(path: Path, force: bool) -> None:
+    """``ValueError`` unless ``path`` can be written as a new snapshot file (or, with ``force``, replace one)."""
+    import os
+
+    parent = path.parent
+    if not parent.is_dir():
+        raise ValueError(f"--output {path}: cannot write (directory {parent} does not exist)")
+    if path.is_symlink():
+        raise ValueError(f"--output {path}: is a symbolic link (refused, even with --force)")
+    if path.exists():
+        if not path.is_file():
+            raise ValueError(f"--output {path}: not a regular file")
+        if not force:
+            raise ValueError(f"--output {path}: file exists (use --force to overwrite)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--output {path}: cannot write (no write access to directory {parent})")
+
+
+def _write_private(path: Path, snap: Snapshot, metadata: Any, *, force: bool) -> None:
+    """Write the snapshot to ``path`` as a new file of mode 0600, never through a symlink.
+
+    It is written to a fresh temporary file beside ``path`` (``mkstemp``: O_EXCL, mode 0600), then linked
+    in: without ``force`` by a hard link, which fails if anything (a file, a dangling symlink) is at
+    ``path``; with ``force`` by a rename, which replaces a regular file, or a symlink put there since the
+    check, but never writes to its target.
+    """
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        os.fchmod(fd, 0o600)
+        os.close(fd)
+        save(snap, tmp, metadata)
+        if force:
+            if path.is_symlink():
+                raise ValueError(f"--output {path}: is a symbolic link (refused, even with --force)")
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise ValueError(f"--output {path}: file exists (use --force to overwrite)") from None
+        except OSError:  # no hard links on this file system: an exclusive create, which refuses symlinks too
+            try:
+                out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:
+                raise ValueError(f"--output {path}: file exists (use --force to overwrite)") from None
+            with os.fdopen(out, "wb") as handle:
+                handle.write(tmp.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @app.command("collect")
 def collect(
     queue: Annotated[str, typer.Option("--queue", help="Queue URL or ARN.")],
@@ -394,11 +485,12 @@ def collect(
     assume_role_name: AssumeRoleOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
+    connect_timeout: ConnectTimeoutOpt = 5.0,
+    read_timeout: ReadTimeoutOpt = 15.0,
 ) -> None:
     """Collect what this side can read into a snapshot file (read-only AWS calls only)."""
     try:
-        if output.exists() and not force:
-            raise ValueError(f"--output {output}: file exists (use --force to overwrite)")
+        _check_output(output, force)  # before collecting: a bad path is known now, not after every read
         aws = _aws(
             profile=profile,
             region=region,
@@ -407,11 +499,13 @@ def collect(
             assume_role_name=assume_role_name,
             verbose=verbose,
             quiet=quiet,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
         result = _collect(queue, list(principal or []), aws, vpc_endpoint)
         snap = result.snapshot
         try:
-            save(snap, output, result.metadata())
+            _write_private(output, snap, result.metadata(), force=force)
         except OSError as err:
             raise ValueError(f"--output {output}: cannot write ({err.strerror or err})") from None
     except (ValueError, OSError) as err:
@@ -480,6 +574,8 @@ def preflight_command(
     endpoint_url: EndpointOpt = None,
     account_profile: AccountProfileOpt = None,
     assume_role_name: AssumeRoleOpt = None,
+    connect_timeout: ConnectTimeoutOpt = 5.0,
+    read_timeout: ReadTimeoutOpt = 15.0,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -524,6 +620,8 @@ def preflight_command(
             endpoint_url=endpoint_url,
             account_profile=account_profile,
             assume_role_name=assume_role_name,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             verbose=verbose,
             quiet=quiet,
             machine_output=format is PreflightFormat.json,
@@ -560,6 +658,8 @@ def who_can_command(
     endpoint_url: EndpointOpt = None,
     account_profile: AccountProfileOpt = None,
     assume_role_name: AssumeRoleOpt = None,
+    connect_timeout: ConnectTimeoutOpt = 5.0,
+    read_timeout: ReadTimeoutOpt = 15.0,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -587,6 +687,8 @@ def who_can_command(
             endpoint_url=endpoint_url,
             account_profile=account_profile,
             assume_role_name=assume_role_name,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             verbose=verbose,
             quiet=quiet,
             machine_output=format is WhoCanFormat.json,
@@ -615,8 +717,18 @@ _CLI_ERRORS: tuple[type[Exception], ...] = (
 _ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort, KeyboardInterrupt)
 
 
+EX_SOFTWARE = 70  # an unexpected exception: a bug in sqsdiag, never a verdict (sysexits.h)
+
+
+def _debug() -> bool:
+    """A traceback is shown for an internal error with -v/--verbose or SQSDIAG_DEBUG=1."""
+    args = sys.argv[1:]
+    return "-v" in args or "--verbose" in args or os.environ.get("SQSDIAG_DEBUG", "") not in ("", "0")
+
+
 def main() -> None:
-    """Console entry point: one line on stderr and exit 2 for any usage error; never a traceback."""
+    """Console entry point: one line on stderr and exit 2 for any usage error, exit 70 with one line for an
+    internal error (a bug); a traceback only for the latter and only when asked for."""
     try:
         code = app(standalone_mode=False)
     except _ABORTS:
@@ -624,7 +736,28 @@ def main() -> None:
     except _CLI_ERRORS as err:
         message = err.format_message() if hasattr(err, "format_message") else str(err)
         ctx = getattr(err, "ctx", None)
+        no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+        if (no_args and isinstance(err, no_args)) or not message.strip():
+            # no arguments: the usage and the commands (rich help has printed itself already)
+            if message.strip():
+                typer.echo(message, err=True)
+            sys.exit(2)
         hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
         typer.echo(f"sqsdiag: error: {message}{hint}", err=True)
         sys.exit(2)
+    except Exception as err:  # anything else is a bug: its own exit code, never read as "denied"
+        if _debug():
+            traceback.print_exc()
+        try:
+            detail = " ".join(str(err).split())
+        except Exception:  # an exception that cannot even say what it is
+            detail = ""
+        detail = detail if len(detail) <= 100 else detail[:99] + "…"
+        typer.echo(
+            f"sqsdiag: internal error ({type(err).__name__}{': ' + detail if detail else ''}): this is a bug in "
+            "sqsdiag, not a verdict; please report it to the sqsdiag maintainers with the command line and input"
+            + ("" if _debug() else " (rerun with -v or SQSDIAG_DEBUG=1 for the traceback)"),
+            err=True,
+        )
+        sys.exit(EX_SOFTWARE)
     sys.exit(code if isinstance(code, int) else 0)

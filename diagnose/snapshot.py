@@ -8,6 +8,8 @@ Missing facts are not guessed: what is not in the snapshot is unknown to the eva
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any, Literal, cast
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.policy import PolicyError, PolicyKind, parse_policy
+from diagnose.policy.parse import check_json, clip, decode_json, json_error
 
 SCHEMA = "sqsdiag/snapshot"
 VERSION = 1
@@ -35,6 +38,14 @@ LAYERS = (
 
 class SnapshotError(ValueError):
     """Bad snapshot input; ``str()`` is one line naming the file and JSON path."""
+
+
+MAX_BYTES = 64 * 1024 * 1024  # a snapshot file's size limit; SQSDIAG_MAX_SNAPSHOT_BYTES raises it
+MAX_BYTES_ENV = "SQSDIAG_MAX_SNAPSHOT_BYTES"
+
+
+def _q(value: object) -> str:
+    return clip(repr(value))
 
 
 # --------------------------------------------------------------------------- model
@@ -212,7 +223,7 @@ class _At:
         self.value, self.path, self.origin = value, path, origin
 
     def fail(self, message: str) -> SnapshotError:
-        return SnapshotError(f"{self.origin}: {self.path or '$'}: {message}")
+        return SnapshotError(f"{self.origin}: {clip(self.path) or '$'}: {message}")
 
     def child(self, key: str | int) -> _At:
         if isinstance(key, int):
@@ -251,9 +262,9 @@ class _At:
         try:
             arn = parse_arn(value)
         except ValueError as err:
-            raise self.child(key).fail(str(err)) from None
+            raise self.child(key).fail(clip(str(err), 200)) from None
         if service and arn.service != service:
-            raise self.child(key).fail(f"expected an arn:aws:{service}:... ARN, got {value!r}")
+            raise self.child(key).fail(f"expected an arn:aws:{service}:... ARN, got {_q(value)}")
         return value
 
     def list_(self, key: str, required: bool = False) -> list[_At] | None:
@@ -304,13 +315,41 @@ class _At:
         if c.value is None:
             return None
         if isinstance(c.value, str):
+            if not c.value.strip():
+                raise c.fail("empty policy text (a policy document is a JSON object; null: not read)")
             try:
-                return json.loads(c.value)
+                document = decode_json(c.value)
             except json.JSONDecodeError as err:
                 raise c.fail(f"policy text is not valid JSON ({err.msg} at character {err.pos})") from None
+            except ValueError as err:
+                raise c.fail(_inner(*json_error(err))) from None
+            if not isinstance(document, dict):
+                # as a queue's Policy attribute is: JSON text must hold the object itself
+                kind = "JSON text (double-encoded?)" if isinstance(document, str) else _kind(document)
+                raise c.fail(f"policy text must hold a JSON object, not {kind}")
+            return document
         if not isinstance(c.value, dict):
             raise c.fail("expected a policy document (object or JSON text)")
         return c.value
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _inner(path: str, message: str) -> str:
+    """A message about the JSON path ``path`` inside a JSON text."""
+    return f"{path}: {message}" if path else message
 
 
 _DOCUMENT_KINDS = {"boundary": PolicyKind.BOUNDARY, "scp": PolicyKind.SCP, "rcp": PolicyKind.RCP}
@@ -343,9 +382,20 @@ def _queue(at: _At) -> Queue:
     attrs = at.str_map("attributes")
     if attrs is None:
         raise at.child("attributes").fail("required object is missing (GetQueueAttributes output)")
-    if attrs.get("Policy"):
+    attributes = at.child("attributes")
+    if "Policy" in attrs:
+        if not attrs["Policy"].strip():
+            raise attributes.child("Policy").fail("empty policy text (omit Policy when the queue has none)")
         # validated now, with its path, as the text the engine parses
-        at.child("attributes").checked_policy("Policy", PolicyKind.RESOURCE, as_written=True)
+        attributes.checked_policy("Policy", PolicyKind.RESOURCE, as_written=True)
+    for name in ("RedrivePolicy", "RedriveAllowPolicy"):
+        if attrs.get(name):
+            try:
+                decode_json(attrs[name])
+            except json.JSONDecodeError as err:
+                raise attributes.child(name).fail(f"not valid JSON ({err.msg} at character {err.pos})") from None
+            except ValueError as err:
+                raise attributes.child(name).fail(_inner(*json_error(err))) from None
     return Queue(arn=arn, url=at.str_("url", required=False), attributes=attrs)
 
 
@@ -387,7 +437,7 @@ def _key(at: _At) -> Key:
         raise at.child("arn").fail("a key ARN must end in key/KEY_ID (an alias ARN is not a key)")
     for alias in at.str_list("aliases"):
         if not alias.startswith("alias/"):
-            raise at.child("aliases").fail(f"alias {alias!r} must start with 'alias/'")
+            raise at.child("aliases").fail(f"alias {_q(alias)} must start with 'alias/'")
     manager = at.str_("manager", required=False)
     if manager not in (None, "AWS", "CUSTOMER"):
         raise at.child("manager").fail("expected 'AWS' or 'CUSTOMER'")
@@ -441,7 +491,7 @@ def _account(at: _At) -> Account:
     at.obj({"id", "organization", "path"})
     account_id = at.req_str("id")
     if not ACCOUNT_RE.match(account_id):
-        raise at.child("id").fail(f"{account_id!r} is not a 12-digit account id")
+        raise at.child("id").fail(f"{_q(account_id)} is not a 12-digit account id")
     if not at.has("organization"):
         raise at.child("organization").fail("required: an object, or null when the account is in no organization")
     org = at.child("organization")
@@ -473,7 +523,7 @@ def _gap(at: _At) -> Gap:
     at.obj({"layer", "resource", "operation", "error", "account", "message", "needs"})
     layer = at.req_str("layer")
     if layer not in LAYERS:
-        raise at.child("layer").fail(f"unknown layer {layer!r} (one of {', '.join(LAYERS)})")
+        raise at.child("layer").fail(f"unknown layer {_q(layer)} (one of {', '.join(LAYERS)})")
     return Gap(
         layer=layer,
         resource=at.req_str("resource"),
@@ -486,6 +536,15 @@ def _gap(at: _At) -> Gap:
 
 
 def from_json(data: Any, origin: str = "snapshot") -> Snapshot:
+    try:
+        check_json(data)  # what ``load`` decoded is checked already; this is for data given as objects
+    except ValueError as err:
+        path, message = json_error(err)
+        raise SnapshotError(f"{origin}: {path or '$'}: {message}") from None
+    return _from_checked(data, origin)
+
+
+def _from_checked(data: Any, origin: str) -> Snapshot:
     at = _At(data, "", origin).obj(
         {
             "schema",
@@ -503,13 +562,15 @@ def from_json(data: Any, origin: str = "snapshot") -> Snapshot:
         raise at.child("schema").fail(f"expected {SCHEMA!r}: this file is not an sqsdiag snapshot")
     version = at.child("version").value
     if type(version) is not int or version != VERSION:  # not bool: True == 1 in Python
-        raise at.child("version").fail(f"unsupported snapshot version {version!r} (this sqsdiag reads {VERSION})")
+        raise at.child("version").fail(f"unsupported snapshot version {_q(version)} (this sqsdiag reads {VERSION})")
 
     def each(key: str, ident: str) -> list[_At]:
         items = at.list_(key) or []
         seen: dict[Any, int] = {}
         for i, item in enumerate(items):
             value = item.value.get(ident) if ident and isinstance(item.value, dict) else None
+            if value is not None and not isinstance(value, str):
+                raise item.child(ident).fail(f"expected a non-empty string, got {_kind(value)}")
             if value is not None and value in seen:
                 raise item.child(ident).fail(f"duplicate of {key}[{seen[value]}] (one record per {ident})")
             seen[value] = i
@@ -526,19 +587,62 @@ def from_json(data: Any, origin: str = "snapshot") -> Snapshot:
     )
 
 
-def load(path: str | Path) -> Snapshot:
+def max_bytes() -> int:
+    """The size limit of an input file: ``MAX_BYTES``, or ``$SQSDIAG_MAX_SNAPSHOT_BYTES``."""
+    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not raw:
+        return MAX_BYTES
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SnapshotError(f"{MAX_BYTES_ENV}={clip(raw)}: expected a positive number of bytes")
+    return int(raw)
+
+
+def read_input(path: str | Path, what: str = "snapshot") -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes()`` bytes, else ``SnapshotError``.
+
+    Never blocks on a FIFO or device, and never reads more than the limit (a file growing meanwhile too).
+    """
     p = Path(path)
+    limit = max_bytes()
     try:
-        text = p.read_text(encoding="utf-8")
+        if not stat.S_ISREG(os.stat(p).st_mode):
+            raise SnapshotError(f"{p}: not a regular file (a {what} is a JSON file)")
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise SnapshotError(f"{p}: not a regular file (a {what} is a JSON file)")
+            if info.st_size > limit:
+                raise SnapshotError(
+                    f"{p}: {info.st_size} bytes, over the limit of {limit} (raise it with {MAX_BYTES_ENV})"
+                )
+            raw = f.read(limit + 1)
     except OSError as err:
-        raise SnapshotError(f"{p}: cannot read snapshot ({err.strerror or err})") from None
+        raise SnapshotError(f"{p}: cannot read {what} ({err.strerror or err})") from None
+    if len(raw) > limit:
+        raise SnapshotError(f"{p}: over the limit of {limit} bytes (raise it with {MAX_BYTES_ENV})")
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SnapshotError(f"{p}: not UTF-8 text") from None
+
+
+def decode_input(text: str, origin: str) -> Any:
+    """``text`` decoded strictly (``decode_json``); any error is one line naming ``origin`` and the path."""
     try:
-        data = json.loads(text)
+        return decode_json(text)
     except json.JSONDecodeError as err:
-        raise SnapshotError(f"{p}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
-    return from_json(data, str(p))
+        if not text.strip():
+            raise SnapshotError(f"{origin}: empty file (expected a JSON document)") from None
+        raise SnapshotError(f"{origin}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    except ValueError as err:
+        path, message = json_error(err)
+        raise SnapshotError(f"{origin}: {path or '$'}: {message}") from None
+
+
+def load(path: str | Path) -> Snapshot:
+    p = Path(path)
+    return _from_checked(decode_input(read_input(p), str(p)), str(p))  # decode_input checked it
 
 
 # --------------------------------------------------------------------------- merging

@@ -6,7 +6,6 @@ The recipe is reference section 12; each step is decided by ``diagnose.authz.aut
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -47,6 +46,7 @@ from diagnose.policy import (
     RequestContext,
     derive_context,
 )
+from diagnose.policy.parse import decode_json
 from diagnose.snapshot import Key, Principal, Queue, Snapshot
 from diagnose.sqs import (
     NO_CROSS_ACCOUNT,
@@ -327,8 +327,8 @@ def _dead_letter_sources(snapshot: Snapshot, queue: Queue, own_key: str | None) 
     out = []
     for source in snapshot.queues:
         try:
-            redrive = json.loads(source.attributes.get("RedrivePolicy") or "{}")
-        except json.JSONDecodeError:
+            redrive = decode_json(source.attributes.get("RedrivePolicy") or "{}")
+        except ValueError:  # malformed, or too deep: a snapshot's is rejected when it loads
             continue
         if not isinstance(redrive, dict) or redrive.get("deadLetterTargetArn") != queue.arn:
             continue

@@ -5,13 +5,18 @@ account, or the base credentials when they belong to that account. Anything else
 ``NoCredentials``, which the collectors record as gaps. Clients come from one shared
 ``boto3.Session`` with per-client credentials (cheap) and are cached; boto3 sessions are not
 thread-safe, so creation is serialised while calls on the clients run concurrently.
+
+Every client has connect and read timeouts (``CollectOptions``). Retries default to standard mode with
+3 attempts, but a mode or attempt count the user configured (``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS`` or
+``retry_mode``/``max_attempts`` in the profile) is left to botocore and wins.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import boto3
@@ -20,10 +25,11 @@ from botocore.exceptions import ClientError, NoCredentialsError, ProfileNotFound
 
 from diagnose.collect import guard
 from diagnose.collect.memo import Memo
-from diagnose.collect.options import CollectOptions
+from diagnose.collect.options import CollectOptions, UnsafeEndpoint, check_endpoints, endpoint_error, timeout_error
 
 # Throttling and transient errors are retried a bounded number of times, never fatal by themselves.
-RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 3})
+RETRY_MODE = "standard"
+MAX_ATTEMPTS = 3
 SESSION_NAME = "sqsdiag-collect"
 
 
@@ -55,15 +61,31 @@ class DefaultSessions:
         config: Config | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
+        check_endpoints(options.endpoint_url)
+        for option, value in (
+            ("--cli-connect-timeout", options.connect_timeout),
+            ("--cli-read-timeout", options.read_timeout),
+        ):
+            problem = timeout_error(option, value)
+            if problem:
+                raise ValueError(problem)
         self._options = options
         self._partition = partition
-        self._config = config or RETRIES
+        self._config = config  # merged over the defaults (timeouts, retries) of every client
         self._log = log
         self._lock = threading.Lock()  # guards boto3 session use
         self._profiles: dict[str | None, Any] = {}
         self._accounts: Memo[str, tuple[Any, dict[str, str]]] = Memo()
         self._clients: Memo[tuple[str, str, str], Any] = Memo()
         self._base_identity: Memo[str, str] = Memo()
+        # Before any client: an unsafe endpoint_url in a profile stops the run (a missing profile is found later).
+        for profile in dict.fromkeys([options.profile, *options.account_profiles.values()]):
+            try:
+                self._session(profile)
+            except UnsafeEndpoint:
+                raise
+            except Exception:  # a missing or unreadable profile is a gap, found where it is used
+                continue
 
     @property
     def default_region(self) -> str | None:
@@ -82,10 +104,22 @@ class DefaultSessions:
         with self._lock:
             if profile not in self._profiles:
                 try:
-                    self._profiles[profile] = boto3.Session(profile_name=profile)
+                    session = boto3.Session(profile_name=profile)
                 except ProfileNotFound:
                     raise ValueError(f"profile {profile!r} is not in the AWS config") from None
+                _check_profile_endpoints(session, profile)
+                self._profiles[profile] = session
             return self._profiles[profile]
+
+    def _client_config(self, session: Any) -> Config:
+        opts = self._options
+        retries: dict[str, Any] = {}
+        if not _user_set_retry_mode(session):
+            retries["mode"] = RETRY_MODE
+        if session._session.get_config_variable("max_attempts") is None:
+            retries["total_max_attempts"] = MAX_ATTEMPTS
+        config = Config(connect_timeout=opts.connect_timeout, read_timeout=opts.read_timeout, retries=retries)
+        return config.merge(self._config) if self._config is not None else config
 
     def _make(self, session: Any, creds: dict[str, str], service: str, region: str) -> Any:
         with self._lock:
@@ -93,7 +127,7 @@ class DefaultSessions:
                 service,
                 region_name=region,
                 endpoint_url=self._options.endpoint_url,
-                config=self._config,
+                config=self._client_config(session),
                 **creds,
             )
         return guard.install(client)
@@ -158,6 +192,36 @@ class DefaultSessions:
     def _say(self, line: str) -> None:
         if self._log:
             self._log(line)
+
+
+def _user_set_retry_mode(session: Any) -> bool:
+    """Whether AWS_RETRY_MODE or the profile's retry_mode names a mode (botocore's default does not count)."""
+    if os.environ.get("AWS_RETRY_MODE"):
+        return True
+    return bool(session._session.get_scoped_config().get("retry_mode"))
+
+
+def _check_profile_endpoints(session: Any, profile: str | None) -> None:
+    """``ValueError`` for an unsafe ``endpoint_url`` in the profile or its ``services`` section."""
+    name = profile or session.profile_name
+    try:
+        scoped = session._session.get_scoped_config()
+        services_name = scoped.get("services")
+        services = session._session.full_config.get("services", {}).get(services_name, {}) if services_name else {}
+    except Exception:  # a profile botocore cannot read fails later, where credentials are resolved
+        return
+    found = [("endpoint_url", scoped.get("endpoint_url"))]
+    if isinstance(services, Mapping):
+        found += [
+            (f"[services {services_name}] {svc}.endpoint_url", cfg.get("endpoint_url"))
+            for svc, cfg in sorted(services.items())
+            if isinstance(cfg, Mapping)
+        ]
+    for where, url in found:
+        if isinstance(url, str):
+            problem = endpoint_error(url)
+            if problem:
+                raise UnsafeEndpoint(f"profile {name!r} {where} {url!r}: {problem}")
 
 
 def _error_code(err: Exception) -> str:

@@ -8,12 +8,17 @@ A document is parsed once: ``parse_policy`` keeps the parsed statements (and the
 documents it accepted in a bounded LRU cache keyed by the document's content and kind, and a later
 ``parse_policy`` of the same content, under any origin, returns a new ``Policy`` with that origin around
 the same immutable statements. Rejected documents are not cached: they raise on every parse.
+
+JSON text is decoded strictly (``decode_json``, also used for snapshots and session policies): a repeated
+key, NaN or Infinity, a number of more than ``MAX_DIGITS`` digits or nesting deeper than ``MAX_DEPTH`` is
+an error naming its JSON path, never a silent last-key-wins or a ``RecursionError``.
 """
 
 from __future__ import annotations
 
 import json
 import marshal
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -59,15 +64,179 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+SHOW_CHARS = 100  # an error message quotes at most this much of a bad value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clip(text: str, limit: int = SHOW_CHARS) -> str:
+    """``text`` on one line (control characters escaped), cut to ``limit`` characters with "…" when
+    longer: for error messages."""
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _q(value: object) -> str:
+    """``repr(value)``, cut to ``SHOW_CHARS`` (for error messages)."""
+    return clip(repr(value))
+
+
 def _show(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        return "a number too long to show"
     try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
+        return clip(json.dumps(value, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError, RecursionError):
+        return clip(object.__repr__(value))
 
 
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
+# --------------------------------------------------------------------------- strict JSON text
+
+MAX_DEPTH = 64  # AWS policies nest a few levels; a snapshot about ten
+MAX_DIGITS = 1000  # digits in one JSON number (Python's own limit for an int is 4300)
+
+
+class JsonInputError(ValueError):
+    """JSON input rejected before any use: ``path`` (``""`` for the top) and what is wrong there."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path or '$'}: {message}")
+
+
+class _Duplicated(dict):  # type: ignore[type-arg]
+    """An object decoded from text that repeats a key; ``key`` is the first repeated one."""
+
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class _LongNumber:
+    digits: int
+
+
+def _pairs_hook(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            dup = _Duplicated(pairs)
+            dup.key = key
+            return dup
+        out[key] = value
+    return out
+
+
+def _number(text: str) -> object:
+    digits = sum(c.isdigit() for c in text)
+    return _LongNumber(digits) if digits > MAX_DIGITS else None
+
+
+def _parse_int(text: str) -> object:
+    return _number(text) or int(text)
+
+
+def _parse_float(text: str) -> object:
+    return _number(text) or float(text)
+
+
+def _parse_constant(name: str) -> float:
+    return float(name)  # NaN, Infinity, -Infinity: rejected, with their path, by check_json
+
+
+def _step(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    shown = clip(key, 40)
+    return f"{path}.{shown}" if path else shown
+
+
+def check_json(value: object, max_depth: int = MAX_DEPTH) -> None:
+    """Reject what no AWS document holds: nesting deeper than ``max_depth``, NaN or infinite numbers,
+    numbers of more than ``MAX_DIGITS`` digits, and (in what ``decode_json`` made) a repeated key.
+    ``JsonInputError`` names the JSON path; never any other exception, however deep ``value`` is."""
+    stack: list[tuple[object, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= max_depth:
+                raise JsonInputError(path, f"nested more than {max_depth} levels deep")
+            if isinstance(item, _Duplicated):
+                raise JsonInputError(_step(path, item.key), f"duplicate key {_q(item.key)} in one object")
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in children:
+                stack.append((child, _step(path, key), depth + 1))
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise JsonInputError(path, "NaN and infinite numbers are not valid JSON")
+        elif isinstance(item, _LongNumber):
+            raise JsonInputError(path, f"a number of {item.digits} digits (at most {MAX_DIGITS})")
+        elif isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > MAX_DIGITS * 3.33:
+            raise JsonInputError(path, f"a number of more than {MAX_DIGITS} digits")
+
+
+def _deep_path(text: str, max_depth: int) -> str:
+    """The JSON path of the first container in ``text`` nested more than ``max_depth`` deep ("" if none)."""
+    frames: list[list[object]] = []  # [is_object, key or index]
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"\s*:|"(?:[^"\\]|\\.)*"|[\[\]{},]', text):
+        tok = m.group()
+        if tok in ("{", "["):
+            if len(frames) >= max_depth:
+                path = ""
+                for _, key in frames:
+                    path = _step(path, key if isinstance(key, (str, int)) else "")
+                return path
+            frames.append([tok == "{", 0 if tok == "[" else ""])
+        elif tok in ("}", "]"):
+            if frames:
+                frames.pop()
+        elif tok == ",":
+            if frames and not frames[-1][0]:
+                index = frames[-1][1]
+                frames[-1][1] = index + 1 if isinstance(index, int) else 0
+        elif tok.endswith(":") and frames and frames[-1][0]:
+            try:
+                frames[-1][1] = json.loads(tok[:-1].rstrip())
+            except ValueError:
+                frames[-1][1] = "?"
+    return ""
+
+
+def decode_json(text: str | bytes | bytearray, max_depth: int = MAX_DEPTH) -> object:
+    """JSON text decoded strictly: ``json.JSONDecodeError`` for malformed text, ``JsonInputError`` (with
+    the JSON path) for a repeated key, NaN or Infinity, a number of more than ``MAX_DIGITS`` digits or
+    nesting deeper than ``max_depth``. Never any other exception."""
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_pairs_hook,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
+        )
+    except RecursionError:
+        raise JsonInputError(
+            _deep_path(text if isinstance(text, str) else bytes(text).decode("utf-8", "replace"), max_depth),
+            f"nested more than {max_depth} levels deep",
+        ) from None
+    except UnicodeDecodeError:
+        raise JsonInputError("", "not UTF-8 text") from None
+    check_json(value, max_depth)
+    return value
+
+
+def json_error(exc: ValueError) -> tuple[str, str]:
+    """(JSON path, message) of an error from ``decode_json`` or ``check_json``."""
+    if isinstance(exc, json.JSONDecodeError):
+        if not exc.doc.strip():
+            return "", "empty text (expected a JSON document)"
+        return "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+    if isinstance(exc, JsonInputError):
+        if exc.message.startswith("nested more than"):  # the whole text is refused; where it got too deep:
+            return "", f"{exc.message} (at {clip(exc.path or '$', SHOW_CHARS)})"
+        return exc.path, exc.message
+    return "", f"malformed JSON: {clip(str(exc))}"
 
 
 # Value families whose condition values ``value_error`` checks (the others take any string).
@@ -100,7 +269,7 @@ class _Parser:
         self.needs_resource = kind in _NEEDS_RESOURCE
 
     def fail(self, path: str, message: str) -> NoReturn:
-        raise PolicyError(self.origin, path, message)
+        raise PolicyError(self.origin, clip(path, SHOW_CHARS), message)
 
     # ------------------------------------------------------------------ helpers
 
@@ -128,13 +297,13 @@ class _Parser:
             self.fail("", f"a policy document must be a JSON object, not {_type_name(doc)}")
         for key in doc:
             if key not in _TOP_KEYS:
-                self.fail(str(key), f"unknown top-level element {key!r} (expected Version, Id, Statement)")
+                self.fail(str(key), f"unknown top-level element {_q(key)} (expected Version, Id, Statement)")
         version = doc.get("Version")
-        if version is not None and version not in VERSIONS:
+        if "Version" in doc and version not in VERSIONS:
             self.fail("Version", f"Version must be one of {', '.join(VERSIONS)}, not {_show(version)}")
         self.version = version if isinstance(version, str) else None
         pid = doc.get("Id")
-        if pid is not None and not isinstance(pid, str):
+        if "Id" in doc and not isinstance(pid, str):
             self.fail("Id", f"Id must be a string, not {_type_name(pid)}")
         if "Statement" not in doc:
             self.fail("Statement", "missing Statement")
@@ -166,9 +335,9 @@ class _Parser:
             self.fail(path, f"a statement must be an object, not {_type_name(st)}")
         for key in st:
             if key not in _STATEMENT_KEYS:
-                self.fail(f"{path}.{key}", f"unknown statement element {key!r}")
+                self.fail(f"{path}.{key}", f"unknown statement element {_q(key)}")
         sid = st.get("Sid")
-        if sid is not None and not isinstance(sid, str):
+        if "Sid" in st and not isinstance(sid, str):
             self.fail(f"{path}.Sid", f"Sid must be a string, not {_type_name(sid)}")
 
         if "Effect" not in st:
@@ -228,7 +397,7 @@ class _Parser:
             service, sep, op = a.partition(":")
             if not sep or not service or not op:
                 p = f"{path}.{name}[{i}]" if isinstance(st[name], list) else f"{path}.{name}"
-                self.fail(p, f'{a!r} is not "*" or "service:Action"')
+                self.fail(p, f'{_q(a)} is not "*" or "service:Action"')
         return (values, None) if has_a else (None, values)
 
     def resources(self, st: Mapping[str, object], path: str) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
@@ -247,14 +416,14 @@ class _Parser:
         for i, r in enumerate(values):
             if r != "*" and not r.startswith("arn:") and not r.startswith("${"):
                 p = f"{path}.{name}[{i}]" if isinstance(st[name], list) else f"{path}.{name}"
-                self.fail(p, f'{r!r} is not "*" or an ARN')
+                self.fail(p, f'{_q(r)} is not "*" or an ARN')
         return (values, None) if has_r else (None, values)
 
     def principal(self, value: object, base: str, element: str) -> PrincipalSet:
         """The ``Principal`` or ``NotPrincipal`` (``element``) of the statement at ``base``."""
         if isinstance(value, str):
             if value != "*":
-                self.fail(f"{base}.{element}", f'a Principal string must be "*", not {value!r} (use {{"AWS": ...}})')
+                self.fail(f"{base}.{element}", f'a Principal string must be "*", not {_q(value)} (use {{"AWS": ...}})')
             return PrincipalSet(wildcard=True)
         if not (type(value) is dict or isinstance(value, Mapping)):
             self.fail(f"{base}.{element}", f'Principal must be "*" or an object, not {_type_name(value)}')
@@ -266,7 +435,7 @@ class _Parser:
             if key not in _PRINCIPAL_KEYS:
                 self.fail(
                     f"{path}.{key}",
-                    f"unknown principal type {key!r} (expected AWS, Service, Federated, CanonicalUser)",
+                    f"unknown principal type {_q(key)} (expected AWS, Service, Federated, CanonicalUser)",
                 )
             fields[key] = self.strings(raw, path, key)
         aws = fields.get("AWS", ())
@@ -278,7 +447,7 @@ class _Parser:
             for i, entry in enumerate(fields.get(key, ())):
                 if entry != "*" and ("*" in entry or "?" in entry):
                     p = f"{path}.{key}[{i}]" if isinstance(value[key], list) else f"{path}.{key}"
-                    self.fail(p, f"wildcards cannot match part of a principal ({entry!r})")
+                    self.fail(p, f"wildcards cannot match part of a principal ({_q(entry)})")
         wildcard = "*" in aws
         return PrincipalSet(
             wildcard=wildcard,
@@ -299,7 +468,7 @@ class _Parser:
             try:
                 spec, qualifier, if_exists = _operator(operator)
             except ValueError as exc:
-                self.fail(f"{base}.Condition.{operator}", str(exc))
+                self.fail(f"{base}.Condition.{operator}", clip(str(exc), 2 * SHOW_CHARS))
             if not (type(keys) is dict or isinstance(keys, Mapping)):
                 self.fail(
                     f"{base}.Condition.{operator}",
@@ -316,7 +485,7 @@ class _Parser:
                         if err is not None:
                             key_path = f"{base}.Condition.{operator}.{key}"
                             p = f"{key_path}[{i}]" if isinstance(raw, list) else key_path
-                            self.fail(p, f"{err} (operator {spec.name})")
+                            self.fail(p, f"{clip(err, 2 * SHOW_CHARS)} (operator {spec.name})")
                 out.append(
                     Condition(
                         operator=operator,
@@ -475,15 +644,13 @@ def _cache_key(document: object, kind: PolicyKind) -> _Key | None:
 def _parse(document: str | Mapping[str, object], origin: str, kind: PolicyKind) -> Policy:
     parser = _Parser(origin, kind)
     doc: object = document
-    if isinstance(document, (str, bytes, bytearray)):
-        try:
-            doc = json.loads(document, parse_constant=_reject_constant)
-        except json.JSONDecodeError as exc:
-            raise PolicyError(
-                origin, "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        except (ValueError, RecursionError) as exc:
-            raise PolicyError(origin, "", f"malformed JSON: {exc}") from None
+    try:
+        if isinstance(document, (str, bytes, bytearray)):
+            doc = decode_json(document)
+        else:
+            check_json(document)
+    except ValueError as exc:
+        raise PolicyError(origin, *json_error(exc)) from None
     try:
         return parser.document(doc)
     except RecursionError:
