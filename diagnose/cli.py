@@ -726,10 +726,44 @@ def _debug() -> bool:
     return "-v" in args or "--verbose" in args or os.environ.get("SQSDIAG_DEBUG", "") not in ("", "0")
 
 
+def _repeated_option(argv: list[str]) -> str | None:
+    """A single-valued option given twice: click would keep the last one silently."""
+    group = typer.main.get_command(app)
+    command = group.commands.get(argv[0]) if argv and isinstance(group, click.Group) else None
+    if command is None:
+        return None
+    single = {
+        opt: param.name or opt
+        for param in command.params
+        if isinstance(param, click.Option) and not param.multiple
+        for opt in (*param.opts, *param.secondary_opts)
+    }
+    seen: set[str] = set()
+    expects_value = False
+    for token in argv[1:]:
+        if token == "--":
+            break
+        if expects_value:  # the value of the option before it, whatever it looks like
+            expects_value = False
+            continue
+        name = token.split("=", 1)[0]
+        if name in single:
+            if single[name] in seen:
+                return name
+            seen.add(single[name])
+            param = next(p for p in command.params if name in (*p.opts, *p.secondary_opts))
+            expects_value = "=" not in token and not (isinstance(param, click.Option) and param.is_flag)
+    return None
+
+
 def main() -> None:
     """Console entry point: one line on stderr and exit 2 for any usage error, exit 70 with one line for an
     internal error (a bug); a traceback only for the latter and only when asked for."""
     try:
+        repeated = _repeated_option(sys.argv[1:])
+        if repeated is not None:
+            typer.echo(f"sqsdiag: error: {repeated} is given twice; it takes one value", err=True)
+            sys.exit(2)
         code = app(standalone_mode=False)
     except _ABORTS:
         sys.exit(130)

@@ -52,6 +52,8 @@ def subject_of(text: str, role: Role, source_arn: str | None, partition: str = "
     """``--consumer``/``--producer``: an account id or root ARN, a principal ARN, or (producer) a service."""
     text = text.strip()
     option = f"--{role}"
+    if source_arn is not None and not source_arn.strip():
+        raise ValueError("--source-arn: give the ARN of the topic, bucket or rule that sends (it is empty)")
     if SERVICE_RE.match(text):
         if role == "consumer":
             raise ValueError(

@@ -18,6 +18,7 @@ from diagnose.snapshot import Account, Document, Key, OrgNode, Principal, Queue,
 
 SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 DEFAULT_SESSION_NAME = "sqsdiag-session"
+_IAM_NAME = re.compile(r"^[\w+=,.@/-]+$", re.ASCII)
 
 
 def org_level_label(kind: str, node: OrgNode) -> str:
@@ -179,6 +180,9 @@ class World:
         account, resource = arn.account, arn.resource
         if resource.endswith("/") or "//" in resource:
             raise ValueError(f"--principal {text!r}: the name after the last '/' is missing")
+        if not _IAM_NAME.match(resource):
+            # IAM names and paths allow letters, digits and +=,.@_- only; a session name adds nothing new (P3)
+            raise ValueError(f"--principal {text[:100]!r}: a name holds only letters, digits and +=,.@_-")
         if arn.service == "sts" and resource.startswith("assumed-role/"):
             parts = resource.split("/")
             if len(parts) != 3 or not all(parts[1:]):
