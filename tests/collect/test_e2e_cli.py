@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,11 +53,25 @@ def article_world(world: World) -> str:
     return url
 
 
+# What a credential looks like in any output: an access key id, or the names of the secret parts.
+_SECRET = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|SecretAccessKey|SessionToken|aws_secret_access_key")
+
+
 def sqsdiag(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI; no credential it used may appear on stdout, stderr or in a file it wrote."""
     assert SQSDIAG is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(base_environment())
-    return subprocess.run([SQSDIAG, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+    result = subprocess.run([SQSDIAG, *args, "-v"], capture_output=True, text=True, env=env, timeout=120, check=False)
+    written = [Path(args[i + 1]) for i, a in enumerate(args[:-1]) if a in ("-o", "--output")]
+    for name, text in (
+        ("stdout", result.stdout),
+        ("stderr", result.stderr),
+        *((str(p), p.read_text(encoding="utf-8")) for p in written if p.exists()),
+    ):
+        leak = _SECRET.search(text)
+        assert leak is None, (name, text[max(0, leak.start() - 80) : leak.end() + 80])
+    return result
 
 
 def verdict(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
