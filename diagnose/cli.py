@@ -726,9 +726,8 @@ def _debug() -> bool:
     return "-v" in args or "--verbose" in args or os.environ.get("SQSDIAG_DEBUG", "") not in ("", "0")
 
 
-def _repeated_option(argv: list[str]) -> str | None:
+def _repeated_option(group: click.Command, argv: list[str]) -> str | None:
     """A single-valued option given twice: click would keep the last one silently."""
-    group = typer.main.get_command(app)
     command = group.commands.get(argv[0]) if argv and isinstance(group, click.Group) else None
     if command is None:
         return None
@@ -760,11 +759,12 @@ def main() -> None:
     """Console entry point: one line on stderr and exit 2 for any usage error, exit 70 with one line for an
     internal error (a bug); a traceback only for the latter and only when asked for."""
     try:
-        repeated = _repeated_option(sys.argv[1:])
+        cli = typer.main.get_command(app)  # built once: checked here, then run
+        repeated = _repeated_option(cli, sys.argv[1:])
         if repeated is not None:
             typer.echo(f"sqsdiag: error: {repeated} is given twice; it takes one value", err=True)
             sys.exit(2)
-        code = app(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except _ABORTS:
         sys.exit(130)
     except _CLI_ERRORS as err:

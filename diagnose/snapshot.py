@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 
 from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.policy import PolicyError, PolicyKind, parse_policy
-from diagnose.policy.parse import check_json, clip, decode_json, json_error
+from diagnose.policy.parse import check_json, clip, decode_json, json_error, type_name
 
 SCHEMA = "sqsdiag/snapshot"
 VERSION = 1
@@ -325,26 +325,12 @@ class _At:
                 raise c.fail(_inner(*json_error(err))) from None
             if not isinstance(document, dict):
                 # as a queue's Policy attribute is: JSON text must hold the object itself
-                kind = "JSON text (double-encoded?)" if isinstance(document, str) else _kind(document)
+                kind = "JSON text (double-encoded?)" if isinstance(document, str) else type_name(document)
                 raise c.fail(f"policy text must hold a JSON object, not {kind}")
             return document
         if not isinstance(c.value, dict):
             raise c.fail("expected a policy document (object or JSON text)")
         return c.value
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def _inner(path: str, message: str) -> str:
@@ -570,7 +556,7 @@ def _from_checked(data: Any, origin: str) -> Snapshot:
         for i, item in enumerate(items):
             value = item.value.get(ident) if ident and isinstance(item.value, dict) else None
             if value is not None and not isinstance(value, str):
-                raise item.child(ident).fail(f"expected a non-empty string, got {_kind(value)}")
+                raise item.child(ident).fail(f"expected a non-empty string, got {type_name(value)}")
             if value is not None and value in seen:
                 raise item.child(ident).fail(f"duplicate of {key}[{seen[value]}] (one record per {ident})")
             seen[value] = i

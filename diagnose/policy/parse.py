@@ -48,7 +48,8 @@ _NEEDS_RESOURCE = (PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION)
 _NEEDS_PRINCIPAL = (PolicyKind.RESOURCE, PolicyKind.KEY, PolicyKind.RCP)
 
 
-def _type_name(value: object) -> str:
+def type_name(value: object) -> str:
+    """How an error names the JSON type found (``null``, ``a list``, ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -280,12 +281,12 @@ class _Parser:
                 self.fail(f"{base}.{what}", f"{what} must not be empty")
             return (value,)
         if not isinstance(value, list):
-            self.fail(f"{base}.{what}", f"{what} must be a string or a list of strings, not {_type_name(value)}")
+            self.fail(f"{base}.{what}", f"{what} must be a string or a list of strings, not {type_name(value)}")
         if not value:
             self.fail(f"{base}.{what}", f"{what} must not be an empty list")
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                self.fail(f"{base}.{what}[{i}]", f"{what} must be a string, not {_type_name(item)}")
+                self.fail(f"{base}.{what}[{i}]", f"{what} must be a string, not {type_name(item)}")
             if not item:
                 self.fail(f"{base}.{what}[{i}]", f"{what} must not be empty")
         return tuple(value)
@@ -294,7 +295,7 @@ class _Parser:
 
     def document(self, doc: object) -> Policy:
         if not (type(doc) is dict or isinstance(doc, Mapping)):
-            self.fail("", f"a policy document must be a JSON object, not {_type_name(doc)}")
+            self.fail("", f"a policy document must be a JSON object, not {type_name(doc)}")
         for key in doc:
             if key not in _TOP_KEYS:
                 self.fail(str(key), f"unknown top-level element {_q(key)} (expected Version, Id, Statement)")
@@ -304,7 +305,7 @@ class _Parser:
         self.version = version if isinstance(version, str) else None
         pid = doc.get("Id")
         if "Id" in doc and not isinstance(pid, str):
-            self.fail("Id", f"Id must be a string, not {_type_name(pid)}")
+            self.fail("Id", f"Id must be a string, not {type_name(pid)}")
         if "Statement" not in doc:
             self.fail("Statement", "missing Statement")
         raw = doc["Statement"]
@@ -317,7 +318,7 @@ class _Parser:
             for i, item in enumerate(raw):
                 statements.append(self.statement(item, i, i))
         else:
-            self.fail("Statement", f"Statement must be an object or a list of objects, not {_type_name(raw)}")
+            self.fail("Statement", f"Statement must be an object or a list of objects, not {type_name(raw)}")
         return Policy(
             origin=self.origin,
             kind=self.kind,
@@ -332,13 +333,13 @@ class _Parser:
         """The statement at ``Statement[position]``, or at ``Statement`` itself when ``position`` is None."""
         path = "Statement" if position is None else f"Statement[{position}]"
         if not (type(st) is dict or isinstance(st, Mapping)):
-            self.fail(path, f"a statement must be an object, not {_type_name(st)}")
+            self.fail(path, f"a statement must be an object, not {type_name(st)}")
         for key in st:
             if key not in _STATEMENT_KEYS:
                 self.fail(f"{path}.{key}", f"unknown statement element {_q(key)}")
         sid = st.get("Sid")
         if "Sid" in st and not isinstance(sid, str):
-            self.fail(f"{path}.Sid", f"Sid must be a string, not {_type_name(sid)}")
+            self.fail(f"{path}.Sid", f"Sid must be a string, not {type_name(sid)}")
 
         if "Effect" not in st:
             self.fail(f"{path}.Effect", "missing Effect")
@@ -426,7 +427,7 @@ class _Parser:
                 self.fail(f"{base}.{element}", f'a Principal string must be "*", not {_q(value)} (use {{"AWS": ...}})')
             return PrincipalSet(wildcard=True)
         if not (type(value) is dict or isinstance(value, Mapping)):
-            self.fail(f"{base}.{element}", f'Principal must be "*" or an object, not {_type_name(value)}')
+            self.fail(f"{base}.{element}", f'Principal must be "*" or an object, not {type_name(value)}')
         if not value:
             self.fail(f"{base}.{element}", "Principal must not be empty")
         path = f"{base}.{element}"
@@ -460,7 +461,7 @@ class _Parser:
     def conditions(self, block: object, base: str) -> tuple[Condition, ...]:
         """The ``Condition`` block of the statement at ``base``."""
         if not (type(block) is dict or isinstance(block, Mapping)):
-            self.fail(f"{base}.Condition", f"Condition must be an object, not {_type_name(block)}")
+            self.fail(f"{base}.Condition", f"Condition must be an object, not {type_name(block)}")
         out: list[Condition] = []
         for operator, keys in block.items():
             if not isinstance(operator, str):
@@ -472,7 +473,7 @@ class _Parser:
             if not (type(keys) is dict or isinstance(keys, Mapping)):
                 self.fail(
                     f"{base}.Condition.{operator}",
-                    f"the value of {operator} must be an object of condition keys, not {_type_name(keys)}",
+                    f"the value of {operator} must be an object of condition keys, not {type_name(keys)}",
                 )
             checked = spec.family in _CHECKED_FAMILIES
             for key, raw in keys.items():
@@ -518,7 +519,7 @@ class _Parser:
                 key_path = f"{base}.Condition.{operator}.{key}"
                 self.fail(
                     f"{key_path}[{i}]" if is_list else key_path,
-                    f"a condition value must be a string, number or boolean, not {_type_name(item)}",
+                    f"a condition value must be a string, number or boolean, not {type_name(item)}",
                 )
         return tuple(out)
 

@@ -31,9 +31,9 @@ NEW_KEY_ID = "NEW-KEY-ID"  # placeholder: the real id is known after kms:CreateK
 
 def evaluate(
     snapshot: Snapshot, questions: Sequence[Query], changes: Sequence[Change], assumptions: Assumptions
-) -> list[Verdict] | None:
-    """Every question on a copy of the world with the changes made; None when a change makes the world one
-    AWS itself would reject (e.g. an empty key policy): such a change proves nothing."""
+) -> tuple[Snapshot, list[Verdict] | None]:
+    """Every question on a copy of the world with the changes made, and that copy; no verdicts when a change
+    makes the world one AWS itself would reject (e.g. an empty key policy): such a change proves nothing."""
     world_changes = [c for c in changes if not isinstance(c.ref, TheRequest | SessionPolicy)]
     call_changes = [c for c in changes if isinstance(c.ref, TheRequest | SessionPolicy)]
     snap, _ = apply_all((snapshot, questions[0]), world_changes)
@@ -44,8 +44,8 @@ def evaluate(
             _, query = apply_all((snap, question), call_changes)
             out.append(diagnose(snap, query, assumptions, world=world))
     except ValueError:
-        return None
-    return out
+        return snap, None
+    return snap, out
 
 
 def solve(
@@ -62,11 +62,10 @@ def solve(
     needs = Needs()
     changes: list[Change] = list(prefix)
     for _ in range(MAX_ROUNDS):
-        verdicts = evaluate(model, questions, changes, assumptions)
+        snap, verdicts = evaluate(model, questions, changes, assumptions)
         if verdicts is None or all(v.decision is Decision.ALLOWED for v in verdicts):
             break
         before = needs.signature()
-        snap, _ = apply_all((model, questions[0]), [c for c in changes if not isinstance(c.ref, TheRequest)])
         for verdict in verdicts:
             classify(needs, snap, verdict, grantee, scope)
         if needs.signature() == before:
@@ -79,7 +78,7 @@ def prove(
     snapshot: Snapshot, questions: Sequence[Query], changes: Sequence[Change], assumptions: Assumptions
 ) -> tuple[bool, tuple[tuple[str, str], ...]]:
     """Apply every change to a copy and ask every question again: verified only if all are allowed."""
-    verdicts = evaluate(snapshot, questions, changes, assumptions)
+    _, verdicts = evaluate(snapshot, questions, changes, assumptions)
     if verdicts is None:
         return False, tuple((q.action.api, "not verifiable") for q in questions)
     after = tuple((v.query.action.api, v.decision.value) for v in verdicts)
