@@ -528,6 +528,7 @@ class PreflightFormat(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    sarif = "sarif"  # with --template / --terraform-plan
 
 
 class WhoCanFormat(str, Enum):
@@ -537,7 +538,9 @@ class WhoCanFormat(str, Enum):
 
 @app.command("preflight")
 def preflight_command(
-    queue: Annotated[str, typer.Option("--queue", help="Queue URL or ARN.")],
+    queue: Annotated[
+        str | None, typer.Option("--queue", help="Queue URL or ARN (not with --template / --terraform-plan).")
+    ] = None,
     consumer: Annotated[
         str | None,
         typer.Option("--consumer", help="Account id or principal ARN that will receive from the queue."),
@@ -560,6 +563,21 @@ def preflight_command(
     source_arn: Annotated[
         str | None,
         typer.Option("--source-arn", help="For a service producer: the topic, bucket or rule ARN that sends."),
+    ] = None,
+    template: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--template", help="CloudFormation/SAM template (JSON or YAML, repeatable) or a cdk.out directory."
+        ),
+    ] = None,
+    template_parameter: Annotated[
+        list[str] | None, typer.Option("--template-parameter", help="KEY=VALUE for a template parameter.")
+    ] = None,
+    terraform_plan: Annotated[
+        list[Path] | None, typer.Option("--terraform-plan", help="The JSON of 'terraform show -json PLAN'.")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Account the code deploys to (AWS::AccountId).")
     ] = None,
     snapshot: SnapshotOpt = None,
     format: Annotated[PreflightFormat, typer.Option("--format", "-f")] = PreflightFormat.text,
@@ -587,7 +605,30 @@ def preflight_command(
     from diagnose.render.preflight_out import preflight_json, render_preflight_markdown, render_preflight_text
     from diagnose.subject import subject_of
 
+    if template or terraform_plan:
+        _code_preflight(
+            template or [],
+            terraform_plan or [],
+            _pairs(template_parameter, "--template-parameter"),
+            account,
+            region,
+            snapshot,
+            format,
+            given=[o for o, v in (("--queue", queue), ("--consumer", consumer), ("--producer", producer)) if v],
+            assumptions=_assumptions(
+                message_style=message_style,
+                pending_deletion_code=pending_deletion_code,
+                key_state_first=key_state_first,
+                fas_source_ip=fas_source_ip,
+                cross_account_grant_needs_iam=cross_account_grant_needs_iam,
+                assume_empty_queue=assume_empty_queue,
+            ),
+        )
     try:
+        if queue is None:
+            raise ValueError("give --queue (or --template / --terraform-plan)")
+        if format is PreflightFormat.sarif:
+            raise ValueError("--format sarif applies to --template and --terraform-plan")
         if (consumer is None) == (producer is None):
             raise ValueError("give exactly one of --consumer or --producer")
         role: Literal["consumer", "producer"] = "consumer" if consumer is not None else "producer"
@@ -636,6 +677,35 @@ def preflight_command(
         typer.echo(render_preflight_markdown(result), nl=False)
     else:
         typer.echo(render_preflight_text(result), nl=False)
+    raise typer.Exit(result.exit_code)
+
+
+def _code_preflight(
+    templates: list[Path],
+    plans: list[Path],
+    parameters: list[tuple[str, str]],
+    account: str | None,
+    region: str | None,
+    snapshot: list[Path] | None,
+    format: PreflightFormat,
+    *,
+    given: list[str],
+    assumptions: Any,
+) -> None:
+    from diagnose.cli_code import code_preflight, read_sources, render
+    from diagnose.snapshot import Snapshot
+
+    try:
+        if given:
+            raise ValueError(f"{given[0]}: the checks come from the code; not with --template / --terraform-plan")
+        if format is PreflightFormat.markdown:
+            raise ValueError("--format markdown: use text, json or sarif with --template / --terraform-plan")
+        planned = read_sources(templates, plans, parameters, account, region)
+        base = _load_snapshots(snapshot) if snapshot else Snapshot()
+        result = code_preflight(base, planned, assumptions)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    typer.echo(render(result, format.value), nl=False)
     raise typer.Exit(result.exit_code)
 
 
