@@ -49,6 +49,8 @@ class World:
         if not gaps:
             return f"{what} (not in the snapshot)"
         g = gaps[0]
+        if g.operation == "template":
+            return f"{what} (not determined by the code: {g.message})"
         who = f" in account {g.account}" if g.account else ""
         needs = f"; needs {g.needs}" if g.needs else ""
         return f"{what} ({g.operation}{who} failed: {g.error}{needs})"

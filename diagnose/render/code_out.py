@@ -11,7 +11,7 @@ from diagnose.preflight_code import CodeChange, CodeCheck, CodePreflight
 from diagnose.remedy import ChangeKind
 from diagnose.render.changes import change_json
 from diagnose.render.preflight_out import headline, preflight_json, verification_line
-from diagnose.sources.planned import Origin, SourceKind
+from diagnose.sources.planned import Origin, Planned, SourceKind
 from diagnose.verdict import SCHEMA_VERSION
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -62,16 +62,33 @@ def _origin_json(origin: Origin | None) -> dict[str, Any]:
     return {"resource": origin.resource, "type": origin.type, "file": origin.file, "line": origin.line}
 
 
-def _code_change_json(code: CodeChange, source: SourceKind) -> dict[str, Any]:
+def in_code_terms(value: Any, planned: Planned) -> Any:
+    """``value`` with each ARN of a declared resource written as the code refers to it (its ARN before deployment
+    is a stand-in): ``{"Fn::GetAtt": [LogicalId, "Arn"]}`` in a template, ``${address.arn}`` in Terraform."""
+    if isinstance(value, dict):
+        return {k: in_code_terms(v, planned) for k, v in value.items()}
+    if isinstance(value, list):
+        return [in_code_terms(v, planned) for v in value]
+    if isinstance(value, str) and value in planned.origins:
+        origin = planned.origins[value]
+        if planned.kind is SourceKind.TERRAFORM_PLAN:
+            return "${" + origin.resource + ".arn}"
+        return {"Fn::GetAtt": [origin.resource, "Arn"]}
+    return value
+
+
+def _code_change_json(code: CodeChange, planned: Planned) -> dict[str, Any]:
+    body = code.change.statement or code.change.document
     return {
         **_origin_json(code.origin),
         "property": code.property,
-        "instruction": instruction(code, source),
+        "instruction": instruction(code, planned.kind),
+        "code": in_code_terms(body, planned) if body is not None else None,
         "change": change_json(code.change),
     }
 
 
-def check_json(check: CodeCheck, source: SourceKind) -> dict[str, Any]:
+def check_json(check: CodeCheck, planned: Planned) -> dict[str, Any]:
     return {
         "check": str(check.kind),
         "wire": str(check.wire) if check.wire else None,
@@ -81,7 +98,7 @@ def check_json(check: CodeCheck, source: SourceKind) -> dict[str, Any]:
         "status": check.status,
         "reason": check.reason,
         "preflight": preflight_json(check.result) if check.result is not None else None,
-        "code_changes": [_code_change_json(c, source) for c in check.changes],
+        "code_changes": [_code_change_json(c, planned) for c in check.changes],
     }
 
 
@@ -92,7 +109,7 @@ def code_preflight_json(result: CodePreflight) -> dict[str, Any]:
         "command": "preflight",
         "source": {"kind": str(planned.kind), "files": list(planned.files)},
         "status": result.status,
-        "checks": [check_json(c, planned.kind) for c in result.checks],
+        "checks": [check_json(c, planned) for c in result.checks],
         "unresolved": [{"what": u.what, "reason": u.reason, **_origin_json(u.origin)} for u in planned.unresolved],
         "notes": list(result.notes),
     }
@@ -128,7 +145,7 @@ def render_code_text(result: CodePreflight) -> str:
             lines.append(f"  {n}. {instruction(change, planned.kind)}")
             if change.origin and change.origin.file and change.origin.line:
                 lines.append(f"     at {change.origin.file}:{change.origin.line}")
-            body = change.change.statement or change.change.document
+            body = in_code_terms(change.change.statement or change.change.document, planned)
             if body is not None:
                 lines.extend("     " + line for line in json.dumps(body, indent=2).splitlines())
     if planned.unresolved:
@@ -169,7 +186,7 @@ def code_sarif(result: CodePreflight) -> dict[str, Any]:
                     "queue": check.queue,
                     "subject": check.subject,
                     "status": check.status,
-                    "changes": [_code_change_json(c, planned.kind) for c in check.changes],
+                    "changes": [_code_change_json(c, planned) for c in check.changes],
                 },
             }
         )

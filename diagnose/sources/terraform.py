@@ -119,9 +119,9 @@ class _Plan:
     def value(self, res: _Resource, name: str, default: Any = None) -> Any:
         if name in res.values and res.values[name] is not None:
             return res.values[name]
-        if res.unknown.get(name) is True:
+        if res.unknown.get(name) is True and name in res.expressions:
             return self._from_reference(res, name)
-        return default
+        return default  # not configured: a computed attribute the configuration leaves to the provider
 
     def _from_reference(self, res: _Resource, name: str) -> Any:
         refs = (res.expressions.get(name) or {}).get("references") or []
