@@ -2,7 +2,7 @@
 end to end on the planned world (laid over what exists), each through ``diagnose.preflight`` — the same decider
 and remedy engine as every other command — with its fixes said as changes to the code.
 
-A wire is asked as the principal AWS uses for it (IAC5-IAC8): a service principal with ``aws:SourceArn`` (and
+A wire is asked as the principal AWS uses for it (I5-I8): a service principal with ``aws:SourceArn`` (and
 ``aws:SourceAccount``) for SNS, S3 and EventBridge deliveries; the execution role for a Lambda event source
 mapping or a pipe. A grant is a principal of another account that a planned queue policy allows.
 """
@@ -26,7 +26,7 @@ from diagnose.verdict import Assumptions
 from diagnose.world import SERVICE_RE
 
 # What a consumer service needs on its queue (Lambda: "Configuring permissions" for SQS event sources; Pipes:
-# "Amazon SQS as a source"): receive, delete and read attributes, plus the KMS calls they imply (IAC7).
+# "Amazon SQS as a source"): receive, delete and read attributes, plus the KMS calls they imply (I7).
 SERVICE_CONSUMER_ACTIONS = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
 
 
@@ -110,7 +110,7 @@ def check_code(base: Snapshot, planned: Planned, assumptions: Assumptions | None
     if any(w.kind is WireKind.S3_NOTIFICATION for w in planned.wires):
         notes.append(
             "S3 sends a test message when the notification is created: a denied delivery fails the deployment "
-            "with 'Unable to validate the following destination configurations' (IAC6)"
+            "with 'Unable to validate the following destination configurations' (I6)"
         )
     return CodePreflight(planned, tuple(checks), tuple(dict.fromkeys(notes)))
 
@@ -121,7 +121,7 @@ def _wire_question(wire: Wire, planned: Planned) -> tuple[Subject, tuple[Action,
     if SERVICE_RE.match(wire.principal):
         subject = subject_of(wire.principal, role, wire.source, partition)
         if wire.kind is WireKind.S3_NOTIFICATION and subject.account is None and planned.account:
-            # a bucket ARN has no account: S3 sends aws:SourceAccount, the bucket owner's account (IAC6)
+            # a bucket ARN has no account: S3 sends aws:SourceAccount, the bucket owner's account (I6)
             context = dict(subject.context) | {"aws:sourceaccount": (planned.account,)}
             subject = replace(subject, account=planned.account, context=context)
     else:

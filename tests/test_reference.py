@@ -20,7 +20,7 @@ DOC = ROOT / "docs" / "reference.md"
 # Case-sensitive, so "s3.amazonaws.com" and hex digits never match; at most two digits, so a Sid "S4999" does not;
 # no word character or "-" on either side, so "SigV4", "_EC2_", "vpce-1" do not.
 RULE = re.compile(
-    r"(?<![\w-])(?P<fam>EC|[ACEKNOPQSTX])(?P<lo>\d{1,2})(?:[ \t]?[-–][ \t]?(?P=fam)(?P<hi>\d{1,2}))?(?![\w-])"
+    r"(?<![\w-])(?P<fam>EC|[ACEIKNOPQSTX])(?P<lo>\d{1,2})(?:[ \t]?[-–][ \t]?(?P=fam)(?P<hi>\d{1,2}))?(?![\w-])"
 )
 # S3 and EC2 are also AWS service names ("Amazon S3", "an EC2 backend"): they count only in a citation context,
 # i.e. followed by ")", ",", ":", ";", "/" or the end of the line or string, and not after "Amazon"/"AWS".
@@ -33,7 +33,7 @@ ROW = re.compile(r"(?<![\w-])[Rr]ows?[- ](?P<lo>\d{1,2})(?:[-–](?P<hi>\d{1,2})
 SECTION = re.compile(r"(?:(?<![\w-])[Ss]ection[- ]|§[ \t]?)(?P<n>\d{1,2})(?!\d)")
 
 # docs/reference.md: an entry is a heading "### K7 — …" / "### Section 12 — …", or a table row "| Row 33 | …".
-ENTRY_HEADING = re.compile(r"^#{2,4}[ \t]+(?P<key>(?:EC|[ACEKNOPQSTX])\d{1,2}|Row \d{1,2}|Section \d{1,2})\b", re.M)
+ENTRY_HEADING = re.compile(r"^#{2,4}[ \t]+(?P<key>(?:EC|[ACEIKNOPQSTX])\d{1,2}|Row \d{1,2}|Section \d{1,2})\b", re.M)
 ENTRY_ROW = re.compile(r"^\|[ \t]*(?P<key>Row \d{1,2})[ \t]*\|", re.M)
 ANY_HEADING = re.compile(r"^#{1,6}[ \t]", re.M)
 URL = re.compile(r"https?://[^\s)>\]]+")

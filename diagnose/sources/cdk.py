@@ -2,7 +2,7 @@
 cross-stack references CDK writes as ``Fn::ImportValue`` of another stack's export resolved across them.
 
 Format: the cloud assembly's ``manifest.json`` (artifacts of type ``aws:cloudformation:stack``, their
-``templateFile`` and ``environment`` ``aws://ACCOUNT/REGION``), IAC10 in docs/reference.md.
+``templateFile`` and ``environment`` ``aws://ACCOUNT/REGION``), I10 in docs/reference.md.
 """
 
 from __future__ import annotations

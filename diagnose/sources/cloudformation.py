@@ -23,7 +23,7 @@ from diagnose.sources.planned import Origin, Planner, SourceKind, Wire, WireKind
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
-# A key policy CloudFormation gives a key whose KeyPolicy is omitted: the default key policy (IAC3).
+# A key policy CloudFormation gives a key whose KeyPolicy is omitted: the default key policy (I3).
 _NAMESPACE = uuid.UUID("6b1f0c52-0d8e-4c4f-9a59-5c8d2d0e7a11")
 
 
@@ -367,7 +367,7 @@ class _Reader:
             attributes["KmsDataKeyReusePeriodSeconds"] = str(reuse if reuse is not None else 300)
             attributes["SqsManagedSseEnabled"] = "false"
         else:
-            # a new queue without SSE-KMS gets SSE-SQS unless it is turned off (S1, IAC4)
+            # a new queue without SSE-KMS gets SSE-SQS unless it is turned off (S1, I4)
             attributes["SqsManagedSseEnabled"] = "false" if str(sse).lower() == "false" else "true"
         if str(self._prop(logical, "FifoQueue", False)).lower() == "true":
             attributes["FifoQueue"] = "true"

@@ -267,7 +267,7 @@ def overlay(base: Snapshot, planned: Planned) -> Snapshot:
 def _aws_sqs_key(queue: Queue, keys: Iterable[Key]) -> Key | None:
     """The AWS managed key alias/aws/sqs a planned queue names, when the world does not hold it yet.
 
-    AWS creates an AWS managed key the first time a service uses it (IAC2), so it exists once the queue does;
+    AWS creates an AWS managed key the first time a service uses it (I2), so it exists once the queue does;
     only its id is unknown, and nothing here depends on it: its policy is the documented one (S10).
     """
     ref = (queue.attributes.get("KmsMasterKeyId") or "").strip()

@@ -3,7 +3,7 @@
 Known values come from ``planned_values``; a value known only after apply (``after_unknown``) is taken from the
 configuration's reference to another planned resource (a queue's ``kms_master_key_id = aws_kms_key.k.arn``) when
 that resource's own values determine it, and is unknown otherwise. Data sources read while planning come from
-``prior_state``. Format: Terraform's "JSON Output Format" (plan representation), IAC9 in docs/reference.md.
+``prior_state``. Format: Terraform's "JSON Output Format" (plan representation), I9 in docs/reference.md.
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ class _Plan:
             attributes["SqsManagedSseEnabled"] = "false"
         else:
             sse = self.value(res, "sqs_managed_sse_enabled")
-            attributes["SqsManagedSseEnabled"] = "false" if sse is False else "true"  # S1, IAC4
+            attributes["SqsManagedSseEnabled"] = "false" if sse is False else "true"  # S1, I4
         if self.value(res, "fifo_queue"):
             attributes["FifoQueue"] = "true"
         redrive = self.value(res, "redrive_policy")
