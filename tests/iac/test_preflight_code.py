@@ -254,3 +254,17 @@ def test_sarif_without_code_is_bad_input(capsys: pytest.CaptureFixture[str]) -> 
     queue = "arn:aws:sqs:us-east-1:111111111111:q"
     line = run_bad(capsys, "preflight", "--queue", queue, "--consumer", "222222222222", "-s", str(WORLD), "-f", "sarif")
     assert "--format sarif" in line
+
+
+def test_a_pipe_reads_as_its_role_and_a_false_condition_drops_a_resource() -> None:
+    result = _check([TEMPLATES / "pipe-and-condition.yaml"])
+    (check,) = result.checks
+    assert str(check.wire) == "pipe" and check.status == "changes-needed"
+    assert check.subject == "arn:aws:iam::111111111111:role/pipe-and-condition-PipeRole"  # a stand-in name (I1)
+    assert check.result is not None
+    assert [a.api for a in check.result.actions] == ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes"]
+    assert check.result.before[0].error is not None
+    assert check.result.before[0].error.code == "KMS.AccessDeniedException"
+    assert [c.origin.resource for c in check.changes if c.origin] == ["PipeRole"]
+    with_audit = _check([TEMPLATES / "pipe-and-condition.yaml"], Audit="yes")
+    assert sorted(str(c.wire) for c in with_audit.checks) == ["pipe", "sns-subscription"]
