@@ -8,6 +8,7 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -248,7 +249,14 @@ def _assumptions(
 
 
 def _collect(queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | None = None) -> Collection:
-    from diagnose.collect import CollectOptions, collect
+    from diagnose.collect import collect
+
+    options = _collect_options(aws)
+    return _collecting(aws, lambda log: collect(queue, principals, options=options, vpc_endpoint=vpc_endpoint, log=log))
+
+
+def _collect_options(aws: Aws) -> Any:
+    from diagnose.collect import CollectOptions
     from diagnose.collect.options import check_endpoints, timeout_error
 
     # Before any client exists: an endpoint URL's query string would be signed and sent with every read.
@@ -261,7 +269,7 @@ def _collect(queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | No
     for account, _ in profiles:
         if not (account.isdigit() and len(account) == 12):
             raise ValueError(f"--account-profile {account!r}: expected a 12-digit account id before '='")
-    options = CollectOptions(
+    return CollectOptions(
         region=aws.region,
         profile=aws.profile,
         endpoint_url=aws.endpoint_url,
@@ -270,6 +278,10 @@ def _collect(queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | No
         connect_timeout=aws.connect_timeout,
         read_timeout=aws.read_timeout,
     )
+
+
+def _collecting(aws: Aws, run: Callable[[Callable[[str], None]], Collection]) -> Collection:
+    """Run a collection with the progress lines the options ask for."""
     started = time.monotonic()
 
     def log(line: str) -> None:
@@ -278,7 +290,7 @@ def _collect(queue: str, principals: list[str], aws: Aws, vpc_endpoint: str | No
 
     if not aws.quiet and not aws.verbose:
         typer.echo("collecting from AWS (read-only)…", err=True)
-    result = collect(queue, principals, options=options, vpc_endpoint=vpc_endpoint, log=log)
+    result = run(log)
     if not aws.quiet:
         typer.echo(
             f"collected in {time.monotonic() - started:.2f} s ({result.calls} read calls); "
@@ -605,15 +617,27 @@ def preflight_command(
     from diagnose.render.preflight_out import preflight_json, render_preflight_markdown, render_preflight_text
     from diagnose.subject import subject_of
 
+    aws = _aws(
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        account_profile=account_profile,
+        assume_role_name=assume_role_name,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        verbose=verbose,
+        quiet=quiet,
+        machine_output=format in (PreflightFormat.json, PreflightFormat.sarif),
+    )
     if template or terraform_plan:
         _code_preflight(
             template or [],
             terraform_plan or [],
             _pairs(template_parameter, "--template-parameter"),
             account,
-            region,
             snapshot,
             format,
+            aws,
             given=[o for o, v in (("--queue", queue), ("--consumer", consumer), ("--producer", producer)) if v],
             assumptions=_assumptions(
                 message_style=message_style,
@@ -655,18 +679,6 @@ def preflight_command(
             cross_account_grant_needs_iam=cross_account_grant_needs_iam,
             assume_empty_queue=assume_empty_queue,
         )
-        aws = _aws(
-            profile=profile,
-            region=region,
-            endpoint_url=endpoint_url,
-            account_profile=account_profile,
-            assume_role_name=assume_role_name,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            verbose=verbose,
-            quiet=quiet,
-            machine_output=format is PreflightFormat.json,
-        )
         world = _world(snapshot, queue, [subject.given] if subject.kind != "service" else [], aws)
         result = preflight(world, _queue_arn(queue, region, world), subject, parsed, assumptions=assumptions)
     except ValueError as err:
@@ -685,23 +697,35 @@ def _code_preflight(
     plans: list[Path],
     parameters: list[tuple[str, str]],
     account: str | None,
-    region: str | None,
     snapshot: list[Path] | None,
     format: PreflightFormat,
+    aws: Aws,
     *,
     given: list[str],
     assumptions: Any,
 ) -> None:
-    from diagnose.cli_code import code_preflight, read_sources, render
-    from diagnose.snapshot import Snapshot
+    from diagnose.cli_code import code_preflight, read_sources, render, what_exists
 
     try:
         if given:
             raise ValueError(f"{given[0]}: the checks come from the code; not with --template / --terraform-plan")
         if format is PreflightFormat.markdown:
             raise ValueError("--format markdown: use text, json or sarif with --template / --terraform-plan")
-        planned = read_sources(templates, plans, parameters, account, region)
-        base = _load_snapshots(snapshot) if snapshot else Snapshot()
+        planned = read_sources(templates, plans, parameters, account, aws.region)
+        if snapshot:
+            base = _load_snapshots(snapshot)
+        else:
+            from diagnose.collect import collect_world
+
+            # live: what the code refers to but does not declare, and every account it involves
+            queues, principals, accounts, partition = what_exists(planned)
+            options = _collect_options(aws)
+            base = _collecting(
+                aws,
+                lambda log: collect_world(
+                    queues, principals, accounts=accounts, partition=partition, options=options, log=log
+                ),
+            ).snapshot
         result = code_preflight(base, planned, assumptions)
     except ValueError as err:
         raise _fail(str(err)) from None

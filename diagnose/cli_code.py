@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from diagnose.arns import ACCOUNT_RE
+from diagnose.arns import ACCOUNT_RE, parse_arn
 from diagnose.preflight_code import CodePreflight, check_code
 from diagnose.snapshot import Snapshot
 from diagnose.sources.intrinsics import TemplateError
@@ -45,6 +45,34 @@ def read_sources(
     except TemplateError as err:
         raise ValueError(str(err)) from None
     return planner.done(tuple(planner.files))
+
+
+def what_exists(planned: Planned) -> tuple[list[str], list[str], list[str], str]:
+    """What a live read must add to the planned world: the queues and principals the code refers to but does not
+    declare, every account involved, and the partition."""
+    from diagnose.preflight_code import grants
+    from diagnose.world import SERVICE_RE
+
+    declared_queues = {q.arn for q in planned.queues}
+    declared_principals = {p.arn for p in planned.principals}
+    queues: dict[str, None] = {}
+    principals: dict[str, None] = {}
+    accounts: dict[str, None] = {planned.account: None} if planned.account else {}
+    accounts.update((parse_arn(arn).account, None) for arn in (*declared_queues, *(k.arn for k in planned.keys)))
+    asked = [(w.queue, w.principal) for w in planned.wires]
+    for queue, document in planned.queue_policies.items():
+        asked += [(queue, principal) for principal, _, _ in grants(queue, document, planned)]
+    for queue, principal in asked:
+        if queue not in declared_queues:
+            queues[queue] = None
+        if SERVICE_RE.match(principal):
+            continue
+        account = parse_arn(principal).account if principal.startswith("arn:") else principal
+        accounts[account] = None
+        if principal.startswith("arn:") and principal not in declared_principals and not principal.endswith(":root"):
+            principals[principal] = None
+    partition = parse_arn(next(iter(declared_queues or queues), "arn:aws:sqs:::x")).partition
+    return list(queues), list(principals), list(accounts), partition
 
 
 def code_preflight(base: Snapshot, planned: Planned, assumptions: Assumptions) -> CodePreflight:

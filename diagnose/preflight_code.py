@@ -96,7 +96,7 @@ def check_code(base: Snapshot, planned: Planned, assumptions: Assumptions | None
             _check(world, planned, CheckKind.WIRE, wire.kind, wire.origin, wire.queue, subject, asks, assumptions)
         )
     for queue_arn, document in planned.queue_policies.items():
-        for principal, actions, origin in _grants(queue_arn, document, planned):
+        for principal, actions, origin in grants(queue_arn, document, planned):
             if (queue_arn, principal) in asked:
                 continue
             asked.add((queue_arn, principal))
@@ -187,7 +187,7 @@ def _in_code(change: Change, planned: Planned) -> CodeChange:
     return CodeChange(change, origin, prop)
 
 
-def _grants(queue_arn: str, document: Any, planned: Planned) -> list[tuple[str, tuple[str, ...], Origin]]:
+def grants(queue_arn: str, document: Any, planned: Planned) -> list[tuple[str, tuple[str, ...], Origin]]:
     """Principals of other accounts (and services) that a planned queue policy allows, with the actions."""
     if not isinstance(document, Mapping):
         return []

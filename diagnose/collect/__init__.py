@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from diagnose import __version__
-from diagnose.arns import parse_queue, queue_url
+from diagnose.arns import QueueRef, parse_queue, queue_url
 from diagnose.collect.guard import WriteRefused
 from diagnose.collect.iam import PrincipalCollector, parse_principal
 from diagnose.collect.kms import KeyCollector, key_ref
@@ -62,55 +62,96 @@ def collect(
 ) -> Collection:
     """Collect a snapshot, with who collected it and how many calls it took."""
     ref = parse_queue(queue)
-    wanted = [parse_principal(p, ref.partition) for p in principals]
+    return collect_world(
+        [queue],
+        principals,
+        options=options,
+        vpc_endpoint=vpc_endpoint,
+        sessions=sessions,
+        log=log,
+        partition=ref.partition,
+    )
+
+
+def collect_world(
+    queues: Sequence[str],
+    principals: Sequence[str],
+    *,
+    options: CollectOptions,
+    accounts: Sequence[str] = (),
+    partition: str = "aws",
+    vpc_endpoint: str | None = None,
+    sessions: AccountSessions | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Collection:
+    """Collect the queues (with their keys), principals and accounts (with their org policies) named."""
+    refs = [parse_queue(q) for q in queues]
+    wanted = [parse_principal(p, partition) for p in principals]
     if vpc_endpoint is not None and not vpc_endpoint.startswith("vpce-"):
         raise ValueError(f"VPC endpoint {vpc_endpoint!r} is not a VPC endpoint id (vpce-...)")
     if log is not None:
         log = _redacting(log)
     if sessions is None:
-        sessions = DefaultSessions(options, partition=ref.partition, log=log)
-    region = ref.region or options.region or sessions.default_region
+        sessions = DefaultSessions(options, partition=partition, log=log)
+    region = next((r.region for r in refs if r.region), None) or options.region or sessions.default_region
     if not region:
-        raise ValueError(f"queue {queue!r} does not say its region; pass --region")
-    arn = ref.arn(region)
-    url = queue_url(arn) if queue.strip().startswith("arn:") else queue.strip()
+        named = f"queue {queues[0]!r} does not say its region" if queues else "no Region is configured"
+        raise ValueError(f"{named}; pass --region")
 
     tasks = TaskGroup(options.max_workers)
     reader = Reader(sessions, tasks, log)
     orgs = OrgCollector(reader, region)
     keys = KeyCollector(reader)
-    queue_reads = QueueCollector(reader, arn, url, region)
+    queue_reads = []
+    for ref, given in zip(refs, queues, strict=True):
+        arn = ref.arn(region)
+        url = queue_url(arn) if given.strip().startswith("arn:") else given.strip()
+        queue_reads.append((ref, QueueCollector(reader, arn, url, ref.region or region)))
     people = [PrincipalCollector(reader, p, region) for p in wanted]
-    caller_account = next((p.account for p in wanted if p.account), ref.account)
-    endpoint = VpcEndpointCollector(reader, vpc_endpoint, caller_account, region) if vpc_endpoint else None
+    first_account = refs[0].account if refs else next(iter(accounts), None)
+    caller_account = next((p.account for p in wanted if p.account), first_account)
+    endpoint = (
+        VpcEndpointCollector(reader, vpc_endpoint, caller_account, region) if vpc_endpoint and caller_account else None
+    )
 
-    def on_attributes(attributes: Mapping[str, str]) -> None:
-        configured = attributes.get("KmsMasterKeyId")
-        if configured:  # set and non-empty: SSE-KMS, whatever SqsManagedSseEnabled says
-            key = key_ref(configured, ref.account, region, ref.partition)
-            orgs.account(key.account)
-            keys.start(key)
+    def on_attributes(ref: QueueRef) -> Callable[[Mapping[str, str]], None]:
+        def started(attributes: Mapping[str, str]) -> None:
+            configured = attributes.get("KmsMasterKeyId")
+            if configured:  # set and non-empty: SSE-KMS, whatever SqsManagedSseEnabled says
+                key = key_ref(configured, ref.account, ref.region or region, ref.partition)
+                orgs.account(key.account)
+                keys.start(key)
+
+        return started
 
     # Wave one: everything that needs no earlier answer; each read then starts what depends on it.
-    own_accounts = list(dict.fromkeys([ref.account, *(p.account for p in wanted if p.account)]))
+    own_accounts = list(
+        dict.fromkeys([*(r.account for r in refs), *(p.account for p in wanted if p.account), *accounts])
+    )
     for account in own_accounts:
         orgs.account(account)
         reader.fetch(("sts", account), _identity(reader, account, region))
-    queue_reads.start(on_attributes)
+    for ref, queue_collector in queue_reads:
+        queue_collector.start(on_attributes(ref))
     for person in people:
         person.start()
     if endpoint is not None:
         endpoint.start()
     tasks.wait()
 
-    queues, queue_gaps = queue_reads.build()
+    queues_found: list[Any] = []
+    queue_gaps: list[Any] = []
+    for _, queue_collector in queue_reads:
+        found_queues, missing_queues = queue_collector.build()
+        queues_found += found_queues
+        queue_gaps += missing_queues
     found_keys, key_gaps = keys.build()
     principals_found, principal_gaps = [], []
     for person in people:
         found, missing = person.build()
         principals_found += found
         principal_gaps += missing
-    accounts, org_gaps = orgs.build()
+    found_accounts, org_gaps = orgs.build()
     endpoints, endpoint_gaps = endpoint.build() if endpoint is not None else ([], [])
     gaps = {*queue_gaps, *key_gaps, *principal_gaps, *org_gaps, *endpoint_gaps}
 
@@ -121,10 +162,10 @@ def collect(
             identities[account] = str(who.value)
             reader.say(f"collected in {account} as {who.value}")
     snapshot = Snapshot(
-        queues=tuple(queues),
+        queues=tuple(queues_found),
         keys=tuple(found_keys),
         principals=tuple({p.arn: p for p in principals_found}.values()),
-        accounts=tuple(accounts),
+        accounts=tuple(found_accounts),
         vpc_endpoints=tuple(endpoints),
         gaps=tuple(sorted(gaps, key=lambda g: (g.layer, g.resource, g.operation, g.error))),
     )
@@ -169,5 +210,6 @@ __all__ = [
     "WriteRefused",
     "collect",
     "collect_snapshot",
+    "collect_world",
     "collected_metadata",
 ]

@@ -22,6 +22,7 @@ import pytest
 from diagnose import snapshot as snap
 
 from .world import REGION, A, B, World, base_environment
+from .world import doc as world_doc
 
 CONSUMER = f"arn:aws:iam::{B}:role/consumer"
 SQSDIAG = shutil.which("sqsdiag") or shutil.which("sqsdiag", path=str(Path(sys.executable).parent))
@@ -146,3 +147,43 @@ def test_collect_then_diagnose_offline_gives_the_live_verdict(server: World, tmp
     assert_article_denial(offline)
     for field in ("decision", "error", "blocking"):
         assert offline[field] == live[field], field
+
+
+def test_preflight_on_a_template_reads_what_exists_live(server: World) -> None:
+    """The cdk.out of tests/iac against a live world: the consumer role of B is read from B (not declared in the
+    code), and B's organization status is read, so the check is decided as it is on the snapshot."""
+    server.role(
+        B,
+        "consumer",
+        inline={
+            "consume": world_doc(
+                {"Effect": "Allow", "Action": "sqs:*", "Resource": f"arn:aws:sqs:{REGION}:{A}:*"},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": f"arn:aws:kms:{REGION}:{A}:key/*"},
+            )
+        },
+    )
+    endpoint = server.aws.endpoint_url
+    assert endpoint is not None
+    cdk_out = Path(__file__).resolve().parent.parent / "iac" / "cdk.out"
+    result = sqsdiag(
+        "preflight",
+        "--template",
+        str(cdk_out),
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        REGION,
+        "--assume-role-name",
+        "admin",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    out = json.loads(result.stdout)
+    (check,) = out["checks"]
+    assert check["subject"] == CONSUMER and check["status"] == "changes-needed"
+    before = check["preflight"]["before"]
+    assert [b["action"] for b in before if b["decision"] == "denied"] == ["ReceiveMessage"]
+    assert before[0]["error"]["code"] == "KMS.AccessDeniedException"
+    (change,) = check["code_changes"]
+    assert change["resource"] == "OrdersKey1A2B3C4D" and change["property"] == "KeyPolicy"
