@@ -6,6 +6,7 @@ Errors are ``ValueError`` with one line that names what is wrong.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -29,6 +30,9 @@ class Arn:
 
 def parse_arn(text: str, what: str = "ARN") -> Arn:
     m = ARN_RE.match(text.strip())
+    # A space or an invisible character (zero-width space, BOM) inside a pasted ARN is never part of it.
+    if m and any(c.isspace() or unicodedata.category(c) == "Cf" for c in m.group(0)):
+        raise ValueError(f"{what} {text!r} contains a space or an invisible character")
     if not m:
         raise ValueError(f"{what} {text!r} is not a valid ARN (expected arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE)")
     return Arn(*m.groups())

@@ -679,8 +679,26 @@ def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
         sources=tuple(src for s in snaps for src in s.sources),
     )
     # A gap in one half is closed when the other half has the fact.
-    gaps = {g for s in snaps for g in s.gaps if not _gap_filled(merged, g)}
+    # A half that holds the entity and records no gap for that layer read it, so its
+    # null (e.g. "boundary": null, a role with no boundary) is "read, none", not "not read".
+    gaps = {
+        g
+        for s in snaps
+        for g in s.gaps
+        if not _gap_filled(merged, g) and not any(_read_without_gap(o, g) for o in snaps)
+    }
     return replace(merged, gaps=tuple(sorted(gaps, key=lambda g: (g.layer, g.resource, g.operation))))
+
+
+def _read_without_gap(snap: Snapshot, gap: Gap) -> bool:
+    """Whether this half read what `gap` says another half could not."""
+    if any(g.layer == gap.layer and g.resource == gap.resource for g in snap.gaps):
+        return False
+    if gap.layer in ("identity-policy", "permissions-boundary"):
+        return snap.principal(gap.resource) is not None
+    if gap.layer in ("key-policy", "grant"):
+        return snap.key(gap.resource) is not None
+    return False
 
 
 def _gap_filled(snap: Snapshot, gap: Gap) -> bool:

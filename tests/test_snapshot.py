@@ -99,6 +99,23 @@ def test_merged_halves_give_the_same_verdict_as_the_whole() -> None:
     )
 
 
+def test_a_boundary_read_as_none_closes_the_other_halfs_boundary_gap() -> None:
+    # Real collect output of the queue owner's half carries a boundary gap beside the identity-policy
+    # gap; the consumer's half read the role and found no boundary ("boundary": null, no gap).
+    a, b = _halves()
+    a["gaps"].append({**a["gaps"][0], "layer": "permissions-boundary"})
+    assert all(p.get("boundary") is None for p in b["principals"])
+    halves = [from_json(a, "a.json"), from_json(b, "b.json")]
+    for order in (halves, halves[::-1]):
+        merged = merge(order)
+        assert merged.gaps == ()
+        assert merge([merged, *order]).gaps == ()  # idempotent
+    # A half that could not read the boundary either leaves the gap open.
+    b_unread = {**b, "gaps": [{**a["gaps"][1], "error": "AccessDenied"}]}
+    left = merge([from_json(a, "a.json"), from_json(b_unread, "b.json")]).gaps
+    assert {g.layer for g in left} == {"permissions-boundary"}
+
+
 def test_merge_fills_unknown_fields_and_rejects_conflicts() -> None:
     data = _data()
     unread = json.loads(json.dumps(data))
