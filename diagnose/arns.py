@@ -30,9 +30,10 @@ class Arn:
 
 def parse_arn(text: str, what: str = "ARN") -> Arn:
     m = ARN_RE.match(text.strip())
-    # A space or an invisible character (zero-width space, BOM) inside a pasted ARN is never part of it.
-    if m and any(c.isspace() or unicodedata.category(c) == "Cf" for c in m.group(0)):
-        raise ValueError(f"{what} {text!r} contains a space or an invisible character")
+    # An invisible character (zero-width space, BOM) inside a pasted ARN is never part of it; a space is left to
+    # the checks of what the ARN names (an IAM name says which characters it allows).
+    if m and any(unicodedata.category(c) == "Cf" for c in m.group(0)):
+        raise ValueError(f"{what} {text!r} contains an invisible character")
     if not m:
         raise ValueError(f"{what} {text!r} is not a valid ARN (expected arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE)")
     return Arn(*m.groups())

@@ -141,6 +141,27 @@ def test_a_template_parameter_changes_the_bucket_the_wire_comes_from() -> None:
             "sqs_managed_sse_enabled = true",
         ),
         (
+            "s3-customer-key.plan.json",
+            "s3-notification",
+            "KMS.AccessDeniedException",
+            "aws_kms_key.queue",
+            "policy of aws_kms_key.queue",
+        ),
+        (
+            "eventbridge-customer-key.plan.json",
+            "eventbridge-target",
+            "KMS.AccessDeniedException",
+            "aws_kms_key.queue",
+            "policy of aws_kms_key.queue",
+        ),
+        (
+            "cross-account-queue-policy-only.plan.json",
+            None,
+            "AccessDenied",
+            "aws_kms_key.queue",
+            "policy of aws_kms_key.queue",
+        ),
+        (
             "lambda-esm-no-decrypt.plan.json",
             "lambda-esm",
             "KMS.AccessDeniedException",
@@ -149,7 +170,7 @@ def test_a_template_parameter_changes_the_bucket_the_wire_comes_from() -> None:
         ),
     ],
 )
-def test_terraform_plans(name: str, wire: str, code: str, resource: str, instruction: str) -> None:
+def test_terraform_plans(name: str, wire: str | None, code: str, resource: str, instruction: str) -> None:
     out = code_preflight_json(_check(plan=HERE / "terraform" / name))
     assert out["source"]["kind"] == "terraform-plan"
     (check,) = out["checks"]
